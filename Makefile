@@ -1,0 +1,58 @@
+# SwiftAdam — the two set-up commands are `make demo` and `make test`.
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+SWIFT      ?= swift
+PYTHON     ?= python3
+VENV       := .venv
+VPY        := $(VENV)/bin/python
+LIB        := .build/release/libSwiftAdam.so
+CC         ?= cc
+CFLAGS     ?= -O2 -Wall -Wextra -Werror
+OUT        := out
+
+.PHONY: all build test test-swift test-c test-python demo bench venv clean
+
+all: build
+
+# Release library with the Swift runtime linked in: C and Python users need no toolchain.
+build: $(LIB)
+$(LIB): Package.swift $(shell find Sources include -type f)
+	$(SWIFT) build -c release -Xswiftc -static-stdlib
+	@if ldd $(LIB) | grep -q libswift; then echo "error: $(LIB) depends on libswift*" >&2; exit 1; fi
+
+test: test-swift test-c test-python
+
+test-swift:
+	$(SWIFT) test
+
+$(OUT)/test_capi: Tests/c/test_capi.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+
+test-c: $(OUT)/test_capi
+	@echo "ldd $(LIB): no libswift* dependency"; ! ldd $(LIB) | grep libswift
+	cd $(OUT) && ./test_capi
+
+# The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo.
+$(VENV)/.ready: python/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet numpy pytest tqdm matplotlib scikit-learn
+	touch $@
+
+venv: $(VENV)/.ready
+
+# Installs the package (its build step compiles the Swift library and bundles it).
+$(VENV)/.installed: $(VENV)/.ready $(LIB) $(shell find python -name '*.py' -o -name '*.toml')
+	$(VPY) -m pip install --quiet ./python
+	touch $@
+
+test-python: $(VENV)/.installed
+	cd python && ../$(VPY) -m pytest -q tests
+
+demo: $(VENV)/.installed
+	$(VPY) examples/demo_digits.py --out $(OUT)
+
+clean:
+	rm -rf .build $(OUT) $(VENV)

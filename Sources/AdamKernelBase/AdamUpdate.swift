@@ -1,0 +1,79 @@
+/// The Adam update of `count` elements, written once for every lane type.
+/// Operation order is torch's single-tensor path (see include/swiftadam.h); changing
+/// it here changes every backend together, which is what keeps them bit-identical.
+@inlinable @inline(__always)
+public func adamUpdate<L: AdamLanes>(
+    _: L.Type, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>,
+    m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+    vmax: UnsafeMutablePointer<Float>?, count: Int, s: KernelScalars
+) {
+    var i = 0
+    let w = L.width
+    if w > 1 {
+        while i + w <= count {
+            adamLanes(L.self, p: p + i, g: g + i, m: m + i, v: v + i, vmax: vmax.map { $0 + i }, s: s)
+            i += w
+        }
+    }
+    while i < count {
+        adamLanes(ScalarLane.self, p: p + i, g: g + i, m: m + i, v: v + i, vmax: vmax.map { $0 + i }, s: s)
+        i += 1
+    }
+}
+
+@inlinable @inline(__always)
+public func adamLanes<L: AdamLanes>(
+    _: L.Type, p: UnsafeMutablePointer<Float>, g gp: UnsafePointer<Float>,
+    m mp: UnsafeMutablePointer<Float>, v vp: UnsafeMutablePointer<Float>,
+    vmax: UnsafeMutablePointer<Float>?, s: KernelScalars
+) {
+    var param = L.load(p)
+    var g = L.load(gp)
+    if s.maximize { g = g.negated() }
+    if s.hasL2 { g = g + L(broadcast: s.l2) * param }
+    if s.hasDecay { param = param * L(broadcast: s.decay) }
+    let m0 = L.load(mp)
+    let m = s.lerpHigh
+        ? g - (g - m0) * L(broadcast: s.oneMinusW1)
+        : m0 + L(broadcast: s.w1) * (g - m0)
+    let v = L.load(vp) * L(broadcast: s.beta2) + (L(broadcast: s.oneMinusBeta2) * g) * g
+    var vhat = v
+    if let vmax {
+        vhat = L.greaterOrSecond(L.load(vmax), v)
+        vhat.store(vmax)
+    }
+    let denom = vhat.squareRoot() / L(broadcast: s.bc2Sqrt) + L(broadcast: s.eps)
+    param = param + (L(broadcast: s.negStepSize) * m) / denom
+    m.store(mp)
+    v.store(vp)
+    param.store(p)
+}
+
+/// True when every element of g[0..<count) is finite. `x * 0` is 0 for finite x and NaN
+/// for NaN or ±Inf, and NaN survives addition, so one pass of multiplies and adds
+/// answers it without a branch per element.
+@inlinable @inline(__always)
+public func allFinite<L: AdamLanes>(_: L.Type, _ g: UnsafePointer<Float>, count: Int) -> Bool {
+    let zero = L(broadcast: 0)
+    var acc = zero
+    var i = 0
+    let w = L.width
+    if w > 1 {
+        while i + w <= count {
+            acc = acc + L.load(g + i) * zero
+            i += w
+        }
+    }
+    // Lane types are at most 16 floats wide (AVX-512); spill to the stack, not the heap.
+    var spill = SIMD16<Float>(repeating: 0)
+    withUnsafeMutablePointer(to: &spill) {
+        $0.withMemoryRebound(to: Float.self, capacity: 16) { acc.store($0) }
+    }
+    var tail: Float = 0
+    for k in 0..<w { tail = tail + spill[k] }
+    while i < count {
+        tail = tail + g[i] * 0
+        i += 1
+    }
+    return !tail.isNaN
+}

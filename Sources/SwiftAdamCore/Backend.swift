@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import AdamKernelBase
+#if arch(x86_64)
+import AdamKernelAVX2
+import CPUFeatures
+#endif
+
+/// A kernel path. All of them compute bit-identical results (one generic update,
+/// AdamKernelBase/AdamUpdate.swift); they differ only in how many lanes they use.
+public enum Backend: String, CaseIterable, Sendable {
+    case scalar, sse2, avx2
+
+    /// The paths this CPU can run, narrowest first.
+    public static let supported: [Backend] = {
+        #if arch(x86_64)
+        return swiftadam_internal_cpu_has_avx2() != 0 ? [.scalar, .sse2, .avx2] : [.scalar, .sse2]
+        #else
+        return [.scalar]
+        #endif
+    }()
+
+    /// The widest supported path, or SWIFTADAM_ISA if it names a supported one. An
+    /// unsupported request falls back to the widest supported path: never SIGILL.
+    public static let active: Backend = {
+        if let env = getenv("SWIFTADAM_ISA"), let want = Backend(rawValue: String(cString: env).lowercased()),
+           supported.contains(want) {
+            return want
+        }
+        return supported.last ?? .scalar
+    }()
+
+    @inline(__always)
+    func update(p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+                v: UnsafeMutablePointer<Float>, vmax: UnsafeMutablePointer<Float>?, count: Int, s: KernelScalars) {
+        switch self {
+        #if arch(x86_64)
+        case .avx2: adamUpdateAVX2(p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
+        case .sse2: adamUpdateSSE2(p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
+        #endif
+        default: adamUpdateScalar(p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
+        }
+    }
+
+    @inline(__always)
+    func allFinite(_ g: UnsafePointer<Float>, count: Int) -> Bool {
+        switch self {
+        #if arch(x86_64)
+        case .avx2: return allFiniteAVX2(g, count: count)
+        case .sse2: return allFiniteSSE2(g, count: count)
+        #endif
+        default: return allFiniteScalar(g, count: count)
+        }
+    }
+}

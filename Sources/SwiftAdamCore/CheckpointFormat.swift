@@ -1,0 +1,70 @@
+// The checkpoint byte layout, version 1. docs/FORMAT.md is the specification; the
+// constants here are its table.
+#if _endian(big)
+#error("SwiftAdam checkpoints are little-endian and the state is copied as raw floats")
+#endif
+
+enum Format {
+    /// "\x89SWADAM\n": the high byte catches 7-bit transfers, the newline text-mode ones.
+    static let magic: [UInt8] = [0x89, 0x53, 0x57, 0x41, 0x44, 0x41, 0x4D, 0x0A]
+    static let version: UInt32 = 1
+    static let fixedHeaderBytes = 80
+    static let tableEntryBytes = 16
+    static let trailerBytes = 8
+    static let alignment = 64
+    static let minimumFileBytes = fixedHeaderBytes + tableEntryBytes + trailerBytes
+
+    static func align(_ n: Int) throws(AdamError) -> Int {
+        try checkedAdd(n, alignment - 1, "checkpoint offset \(n)") & ~(alignment - 1)
+    }
+
+    /// Offset of the first data byte for n tensors.
+    static func headerBytes(tensors n: Int) throws(AdamError) -> Int {
+        try align(try checkedAdd(fixedHeaderBytes, try checkedMul(n, tableEntryBytes, "tensor table of \(n) entries"), "header"))
+    }
+
+    /// Bytes of all data sections for these lengths: every moment of every tensor padded
+    /// to 64 bytes.
+    static func dataBytes(lengths: [Int], regions: Int) throws(AdamError) -> Int {
+        var total = 0
+        for (i, n) in lengths.enumerated() {
+            let section = try checkedMul(try paddedFloats(n), MemoryLayout<Float>.stride, "tensor \(i) section of \(n) floats")
+            total = try checkedAdd(total, try checkedMul(section, regions, "tensor \(i) sections"), "data size")
+        }
+        return total
+    }
+
+    static func fileBytes(lengths: [Int], regions: Int) throws(AdamError) -> Int {
+        let h = try headerBytes(tensors: lengths.count)
+        let d = try dataBytes(lengths: lengths, regions: regions)
+        return try checkedAdd(try checkedAdd(h, d, "checkpoint size"), trailerBytes, "checkpoint size")
+    }
+}
+
+/// Little-endian field packing for the header.
+struct HeaderBuilder {
+    var bytes: [UInt8] = []
+    mutating func u32(_ x: UInt32) { withUnsafeBytes(of: x.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ x: UInt64) { withUnsafeBytes(of: x.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func f64(_ x: Double) { u64(x.bitPattern) }
+}
+
+/// Little-endian field reading from a header buffer whose size was already checked.
+struct HeaderReader {
+    let bytes: [UInt8]
+    var at = 0
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    mutating func u32() -> UInt32 {
+        var x: UInt32 = 0
+        for k in 0..<4 { x |= UInt32(bytes[at + k]) << (8 * k) }
+        at += 4
+        return x
+    }
+    mutating func u64() -> UInt64 {
+        var x: UInt64 = 0
+        for k in 0..<8 { x |= UInt64(bytes[at + k]) << (8 * k) }
+        at += 8
+        return x
+    }
+    mutating func f64() -> Double { Double(bitPattern: u64()) }
+}

@@ -1,0 +1,152 @@
+/// Where checkpoint bytes come from: memory or a file descriptor. `remaining` is known
+/// up front (buffer size, fstat size) so every declared size can be checked against the
+/// bytes that really exist before anything is allocated.
+protocol ByteSource {
+    var remaining: Int { get }
+    /// Fill `into` completely or throw (.corrupt for a short read).
+    mutating func read(into: UnsafeMutableRawBufferPointer) throws(AdamError)
+}
+
+struct MemorySource: ByteSource {
+    let base: UnsafeRawPointer
+    let size: Int
+    var at = 0
+    var remaining: Int { size - at }
+    mutating func read(into dst: UnsafeMutableRawBufferPointer) throws(AdamError) {
+        guard dst.count > 0, let d = dst.baseAddress else { return }
+        if dst.count > remaining {
+            throw AdamError(.corrupt, "truncated: needs \(dst.count) bytes at offset \(at), only \(remaining) left")
+        }
+        d.copyMemory(from: base + at, byteCount: dst.count)
+        at += dst.count
+    }
+}
+
+extension AdamState {
+    /// Parse a checkpoint. Order of checks: magic, version, declared size == actual size,
+    /// header layout, every length against the bytes present (overflow-checked),
+    /// hyperparameters, expected shapes; only then the state is allocated (its size is
+    /// bounded by the input's), the data read, padding checked zero, and the CRC compared.
+    static func decode<S: ByteSource>(from src: inout S, expected: [Int]?) throws(AdamError) -> AdamState {
+        let total = src.remaining
+        var crc = CRC32C()
+        func take(_ n: Int) throws(AdamError) -> [UInt8] {
+            var b = [UInt8](repeating: 0, count: n)
+            var failure: AdamError?
+            b.withUnsafeMutableBytes { raw in
+                do throws(AdamError) { try src.read(into: raw) } catch { failure = error }
+                crc.update(UnsafeRawBufferPointer(raw))
+            }
+            if let failure { throw failure }
+            return b
+        }
+        if total >= Format.magic.count {
+            let head = try take(Format.magic.count)
+            if head != Format.magic {
+                throw AdamError(.badMagic, "not a SwiftAdam checkpoint: first bytes \(hex(head)), expected \(hex(Format.magic))")
+            }
+        }
+        if total < Format.minimumFileBytes {
+            throw AdamError(.corrupt, "truncated: \(total) bytes, a checkpoint has at least \(Format.minimumFileBytes)")
+        }
+        var r = HeaderReader(try take(Format.fixedHeaderBytes - Format.magic.count))
+        let version = r.u32()
+        if version != Format.version {
+            throw AdamError(.unsupportedVersion, "format version \(version) is not supported (this library reads version \(Format.version))")
+        }
+        let headerBytes = UInt64(r.u32())
+        let fileBytes = r.u64()
+        if fileBytes != UInt64(total) {
+            let what = fileBytes > UInt64(total) ? "truncated" : "trailing bytes"
+            throw AdamError(.corrupt, "\(what): header declares \(fileBytes) bytes, input has \(total)")
+        }
+        let n64 = r.u64()
+        let maxTensors = (total - Format.fixedHeaderBytes - Format.trailerBytes) / Format.tableEntryBytes
+        if n64 == 0 || n64 > UInt64(maxTensors) {
+            throw AdamError(.corrupt, "num_tensors \(n64) is impossible for a \(total)-byte checkpoint (1...\(maxTensors))")
+        }
+        let n = Int(n64)
+        if headerBytes != UInt64(try Format.headerBytes(tensors: n)) {
+            throw AdamError(.corrupt, "header size \(headerBytes) does not match \(n) tensors (expected \(try Format.headerBytes(tensors: n)))")
+        }
+        let flags = Hyperparameters.Flags(rawValue: r.u32())
+        let reserved = r.u32()
+        if reserved != 0 { throw AdamError(.corrupt, "reserved header field is \(reserved), expected 0") }
+        let hyper = Hyperparameters(lr: r.f64(), beta1: r.f64(), beta2: r.f64(), eps: r.f64(), weightDecay: r.f64(), flags: flags)
+        var t = HeaderReader(try take(n * Format.tableEntryBytes))
+        var lengths = [Int](repeating: 0, count: n)
+        var steps = [UInt64](repeating: 0, count: n)
+        for i in 0..<n {
+            let len = t.u64()
+            if len > UInt64(total) {   // a tensor cannot hold more floats than the file has bytes
+                throw AdamError(.corrupt, "tensor \(i) declares \(len) elements, more than a \(total)-byte checkpoint can hold")
+            }
+            lengths[i] = Int(len)
+            steps[i] = t.u64()
+            if steps[i] > AdamState.maxStep {
+                throw AdamError(.corrupt, "tensor \(i) step \(steps[i]) exceeds 2^53")
+            }
+        }
+        try hyper.validate()
+        let regions = hyper.flags.contains(.amsgrad) ? 3 : 2
+        let expectedSize = try Format.fileBytes(lengths: lengths, regions: regions)
+        if expectedSize != total {
+            throw AdamError(.corrupt, "tensor lengths need \(expectedSize) bytes, checkpoint has \(total)")
+        }
+        if let expected {
+            if expected.count != n {
+                throw AdamError(.sizeMismatch, "checkpoint holds \(n) tensors, caller has \(expected.count)")
+            }
+            for i in 0..<n where expected[i] != lengths[i] {
+                throw AdamError(.sizeMismatch, "tensor \(i): checkpoint has \(lengths[i]) elements, caller's tensor has \(expected[i])")
+            }
+        }
+        let tablePad = try take(Int(headerBytes) - Format.fixedHeaderBytes - n * Format.tableEntryBytes)
+        if tablePad.contains(where: { $0 != 0 }) { throw AdamError(.corrupt, "non-zero padding after the tensor table") }
+
+        let state = try AdamState(lengths: lengths, hyper: hyper)
+        state.steps = steps
+        let moments: [Moment] = regions == 3 ? [.expAvg, .expAvgSq, .maxExpAvgSq] : [.expAvg, .expAvgSq]
+        for i in 0..<n {
+            let bytes = lengths[i] * MemoryLayout<Float>.stride
+            let pad = try paddedFloats(lengths[i]) * MemoryLayout<Float>.stride - bytes
+            for which in moments {
+                if let p = state.pointer(which, i) {
+                    let dst = UnsafeMutableRawBufferPointer(start: p, count: bytes)
+                    try src.read(into: dst)
+                    crc.update(UnsafeRawBufferPointer(dst))
+                }
+                if try take(pad).contains(where: { $0 != 0 }) {
+                    throw AdamError(.corrupt, "non-zero padding after tensor \(i) \(which.name)")
+                }
+            }
+        }
+        let computed = crc.value
+        var tr = HeaderReader(try take(Format.trailerBytes))
+        let stored = tr.u32()
+        let trailerReserved = tr.u32()
+        if stored != computed {
+            throw AdamError(.checksum, "checksum mismatch: stored CRC-32C 0x\(hex32(stored)), computed 0x\(hex32(computed))")
+        }
+        if trailerReserved != 0 { throw AdamError(.corrupt, "reserved trailer field is \(trailerReserved), expected 0") }
+        return state
+    }
+
+    /// A new state from checkpoint bytes in memory.
+    public static func deserialize(_ bytes: UnsafeRawBufferPointer, expected: [Int]?) throws(AdamError) -> AdamState {
+        guard let base = bytes.baseAddress else {
+            throw AdamError(.corrupt, "truncated: 0 bytes, a checkpoint has at least \(Format.minimumFileBytes)")
+        }
+        var src = MemorySource(base: base, size: bytes.count)
+        return try decode(from: &src, expected: expected)
+    }
+}
+
+private func hex(_ b: [UInt8]) -> String {
+    b.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+}
+
+private func hex32(_ x: UInt32) -> String {
+    let s = String(x, radix: 16)
+    return String(repeating: "0", count: 8 - s.count) + s
+}

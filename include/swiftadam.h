@@ -1,0 +1,359 @@
+/*
+ * swiftadam.h — the Adam optimizer (torch.optim.Adam / AdamW semantics) as a C library.
+ *
+ * One opaque handle, `swiftadam_state`, holds the optimizer state of one "param group":
+ * N float32 tensors of fixed lengths, their moments (exp_avg, exp_avg_sq and, with
+ * amsgrad, max_exp_avg_sq), a step count per tensor, and the hyperparameters.
+ * The caller owns the parameter and gradient arrays; the state never keeps a pointer
+ * to them past the call that received them.
+ *
+ * The update, per element, computed in float32 with the scalar factors computed in
+ * double and rounded once to float (torch's single-tensor path, same operation order):
+ *
+ *     t      = step[i] + 1                      (per tensor; stored back after the update)
+ *     g      = maximize ? -grad : grad
+ *     if wd != 0 and !decoupled:  g = g + wd * p                        (L2, torch.optim.Adam)
+ *     if wd != 0 and  decoupled:  p = p * (1 - lr * wd)                 (torch.optim.AdamW)
+ *     m      = lerp(m, g, 1 - b1)               (m + w*(g - m) if w < 0.5, else g - (g - m)*(1 - w))
+ *     v      = v * b2 + ((1 - b2) * g) * g
+ *     vhat   = amsgrad ? (vmax = max(vmax, v)) : v
+ *     bc1    = bias_correction ? 1 - b1^t : 1   bc2 = bias_correction ? 1 - b2^t : 1
+ *     denom  = sqrt(vhat) / sqrt(bc2) + eps
+ *     p      = p + ((-lr / bc1) * m) / denom
+ *
+ * Errors: every fallible function returns an `int32_t` status: SWIFTADAM_OK (0) on
+ * success, a stable negative SWIFTADAM_ERR_* code on failure (positive codes are
+ * non-error outcomes such as SWIFTADAM_STEP_SKIPPED). A failed call leaves the state and
+ * every caller buffer exactly as they were. swiftadam_last_error() then says what was
+ * wrong. No input makes the library abort the process.
+ *
+ * Threads: different states may be used from different threads at the same time. Calls
+ * on ONE state are not queued: a call that finds another call on the same state still
+ * running returns SWIFTADAM_ERR_BUSY and does nothing.
+ */
+#ifndef SWIFTADAM_H
+#define SWIFTADAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- version ---------------------------------------------------------------------- */
+
+#define SWIFTADAM_VERSION_MAJOR 0
+#define SWIFTADAM_VERSION_MINOR 1
+#define SWIFTADAM_VERSION_PATCH 0
+#define SWIFTADAM_VERSION_NUMBER \
+    (SWIFTADAM_VERSION_MAJOR * 10000 + SWIFTADAM_VERSION_MINOR * 100 + SWIFTADAM_VERSION_PATCH)
+#define SWIFTADAM_VERSION_STRING "0.1.0"
+/* Most tensors one state may hold (a guard against garbage counts, not a design limit). */
+#define SWIFTADAM_MAX_TENSORS (1u << 24)
+/* Bumped whenever a change breaks callers compiled against an older header. */
+#define SWIFTADAM_ABI_VERSION 1
+
+/* ---- status codes (stable; never renumbered) ------------------------------------- */
+
+#define SWIFTADAM_OK                       0
+#define SWIFTADAM_STEP_SKIPPED             1   /* not an error: non-finite grad, step skipped */
+#define SWIFTADAM_ERR_NULL_POINTER        -1   /* a required pointer argument was NULL */
+#define SWIFTADAM_ERR_INVALID_HANDLE      -2   /* not a live state from this library */
+#define SWIFTADAM_ERR_INVALID_ARGUMENT    -3   /* a value out of its documented range */
+#define SWIFTADAM_ERR_SIZE_MISMATCH       -4   /* tensor count or length disagrees */
+#define SWIFTADAM_ERR_OVERFLOW            -5   /* a size computation would overflow */
+#define SWIFTADAM_ERR_OUT_OF_MEMORY       -6   /* an allocation failed */
+#define SWIFTADAM_ERR_BUFFER_TOO_SMALL    -7   /* caller buffer capacity is too small */
+#define SWIFTADAM_ERR_BUSY                -8   /* another call on this state is running */
+#define SWIFTADAM_ERR_IO                  -9   /* open/read/write/fsync/rename failed */
+#define SWIFTADAM_ERR_BAD_MAGIC          -10   /* bytes are not a SwiftAdam checkpoint */
+#define SWIFTADAM_ERR_UNSUPPORTED_VERSION -11  /* checkpoint format version unknown */
+#define SWIFTADAM_ERR_CHECKSUM           -12   /* checkpoint CRC-32C does not match */
+#define SWIFTADAM_ERR_CORRUPT            -13   /* truncated, trailing bytes, sizes inconsistent */
+#define SWIFTADAM_ERR_UNSUPPORTED        -14   /* unknown flag bit or newer config field set */
+
+/* ---- hyperparameters -------------------------------------------------------------- */
+
+#define SWIFTADAM_FLAG_AMSGRAD                 (1u << 0) /* keep max_exp_avg_sq, use it */
+#define SWIFTADAM_FLAG_DECOUPLED_WEIGHT_DECAY  (1u << 1) /* AdamW decay instead of L2 */
+#define SWIFTADAM_FLAG_MAXIMIZE                (1u << 2) /* ascend instead of descend */
+#define SWIFTADAM_FLAG_NO_BIAS_CORRECTION      (1u << 3) /* bc1 = bc2 = 1 */
+
+/*
+ * Hyperparameters of one state. The struct carries its own size so that a library
+ * built from a newer header (which may append fields) still accepts it: always set
+ * `struct_size = sizeof(swiftadam_config)`, best through swiftadam_config_init().
+ * A library accepts any struct_size >= the size of version 1 of this struct; bytes it
+ * does not know must be zero (else SWIFTADAM_ERR_UNSUPPORTED).
+ */
+typedef struct swiftadam_config {
+    size_t   struct_size;   /* sizeof(swiftadam_config) as the caller compiled it */
+    double   lr;            /* learning rate, >= 0, finite.            default 1e-3  */
+    double   beta1;         /* in [0, 1).                              default 0.9   */
+    double   beta2;         /* in [0, 1).                              default 0.999 */
+    double   eps;           /* >= 0, finite.                           default 1e-8  */
+    double   weight_decay;  /* >= 0, finite.                           default 0     */
+    uint32_t flags;         /* SWIFTADAM_FLAG_* bits.                  default 0     */
+    uint32_t reserved;      /* must be 0 */
+} swiftadam_config;
+
+/* Opaque optimizer state for one group of tensors. */
+typedef struct swiftadam_state swiftadam_state;
+
+/* Which moment buffer swiftadam_get_moment / swiftadam_set_moment address. */
+#define SWIFTADAM_MOMENT_EXP_AVG         0  /* m (first moment) */
+#define SWIFTADAM_MOMENT_EXP_AVG_SQ      1  /* v (second moment) */
+#define SWIFTADAM_MOMENT_MAX_EXP_AVG_SQ  2  /* vmax (amsgrad only) */
+
+/* Step flags. */
+#define SWIFTADAM_STEP_SKIP_NONFINITE (1u << 0) /* skip the whole step if any grad is NaN/Inf */
+
+/* ---- version, errors, backend ---------------------------------------------------- */
+
+/*
+ * swiftadam_version_string: the library's version, e.g. "0.1.0".
+ * Returns a static NUL-terminated string; never NULL. Never fails.
+ */
+const char *swiftadam_version_string(void);
+
+/*
+ * swiftadam_version_number: the library's SWIFTADAM_VERSION_NUMBER (major*10000+minor*100+patch).
+ * Compare with the macro to detect a header/library mismatch. Never fails.
+ */
+uint32_t swiftadam_version_number(void);
+
+/*
+ * swiftadam_abi_version: the library's SWIFTADAM_ABI_VERSION. A caller compiled against a
+ * header whose SWIFTADAM_ABI_VERSION differs must not use the library. Never fails.
+ */
+uint32_t swiftadam_abi_version(void);
+
+/*
+ * swiftadam_status_name: the macro name of a status code, e.g. "SWIFTADAM_ERR_BUSY".
+ * Returns a static string; "SWIFTADAM_UNKNOWN_STATUS" for a code that is not defined.
+ */
+const char *swiftadam_status_name(int32_t status);
+
+/*
+ * swiftadam_status_string: a short English description of a status code.
+ * Returns a static string; never NULL. Never fails.
+ */
+const char *swiftadam_status_string(int32_t status);
+
+/*
+ * swiftadam_last_error: what went wrong in the most recent failed call made BY THIS
+ * THREAD (argument name, expected vs got). "" if no call on this thread has failed.
+ * Returns a pointer owned by the library, valid until the next failing call on this
+ * thread. Successful calls do not clear it.
+ */
+const char *swiftadam_last_error(void);
+
+/*
+ * swiftadam_backend_name: the kernel path this process uses: "avx2", "sse2" or "scalar"
+ * (chosen at load from the CPU; the environment variable SWIFTADAM_ISA can force a
+ * narrower one). Returns a static string. Never fails.
+ */
+const char *swiftadam_backend_name(void);
+
+/* ---- configuration --------------------------------------------------------------- */
+
+/*
+ * swiftadam_config_init: fill *cfg with torch.optim.Adam's defaults (lr 1e-3, betas
+ * (0.9, 0.999), eps 1e-8, weight_decay 0, no flags) and set cfg->struct_size = struct_size.
+ * Pass sizeof(swiftadam_config).
+ * Errors: SWIFTADAM_ERR_NULL_POINTER (cfg NULL); SWIFTADAM_ERR_INVALID_ARGUMENT
+ * (struct_size smaller than version 1 of the struct). On error *cfg is untouched.
+ */
+int32_t swiftadam_config_init(swiftadam_config *cfg, size_t struct_size);
+
+/* ---- life cycle ------------------------------------------------------------------- */
+
+/*
+ * swiftadam_create: a new state for `num_tensors` tensors whose element counts are
+ * lengths[0..num_tensors). Moments start at zero, steps at 0. All memory the state will
+ * ever use is allocated here (8 bytes per element, 12 with amsgrad, plus alignment).
+ * cfg may be NULL for the defaults; it is copied, not kept.
+ * Ownership: on success *out receives a state the caller must release with swiftadam_free.
+ * Errors: NULL_POINTER (lengths or out NULL); INVALID_ARGUMENT (num_tensors == 0 or
+ * > SWIFTADAM_MAX_TENSORS, or a
+ * hyperparameter out of range: lr < 0/NaN/Inf, betas outside [0,1), eps < 0/NaN/Inf,
+ * weight_decay < 0/NaN/Inf, reserved != 0); UNSUPPORTED (unknown flag or newer config
+ * field); OVERFLOW (total size does not fit in size_t); OUT_OF_MEMORY. On error *out
+ * is untouched.
+ */
+int32_t swiftadam_create(const size_t *lengths, size_t num_tensors,
+                         const swiftadam_config *cfg, swiftadam_state **out);
+
+/*
+ * swiftadam_free: release a state and all its memory. NULL is accepted and ignored.
+ * Errors: INVALID_HANDLE (not a live state: already freed or never created — detected
+ * without dereferencing it); BUSY (another thread is inside a call on it; nothing freed).
+ */
+int32_t swiftadam_free(swiftadam_state *state);
+
+/* ---- hyperparameters after creation (schedules) ------------------------------------ */
+
+/*
+ * swiftadam_get_config: copy the state's hyperparameters into *out. The caller must set
+ * out->struct_size first (swiftadam_config_init does); fields beyond it are not written.
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; INVALID_ARGUMENT (struct_size too small).
+ */
+int32_t swiftadam_get_config(swiftadam_state *state, swiftadam_config *out);
+
+/*
+ * swiftadam_set_config: replace the hyperparameters; takes effect at the next step.
+ * Validated like swiftadam_create. SWIFTADAM_FLAG_AMSGRAD cannot change after creation
+ * (the vmax buffer is allocated once): changing it is INVALID_ARGUMENT.
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; INVALID_ARGUMENT; UNSUPPORTED.
+ */
+int32_t swiftadam_set_config(swiftadam_state *state, const swiftadam_config *cfg);
+
+/*
+ * swiftadam_set_lr: change only the learning rate (cheap; for schedules).
+ * Errors: INVALID_HANDLE; BUSY; INVALID_ARGUMENT (lr < 0, NaN or Inf).
+ */
+int32_t swiftadam_set_lr(swiftadam_state *state, double lr);
+
+/* ---- queries ------------------------------------------------------------------------ */
+
+/*
+ * swiftadam_num_tensors: *out = number of tensors in the group.
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY.
+ */
+int32_t swiftadam_num_tensors(swiftadam_state *state, size_t *out);
+
+/*
+ * swiftadam_tensor_length: *out = element count of tensor `index`.
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; INVALID_ARGUMENT (index >= num_tensors).
+ */
+int32_t swiftadam_tensor_length(swiftadam_state *state, size_t index, size_t *out);
+
+/*
+ * swiftadam_tensor_step: *out = number of updates applied to tensor `index` (torch's
+ * per-parameter state["step"]). A tensor whose grad was NULL in a step is not counted.
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; INVALID_ARGUMENT (index out of range).
+ */
+int32_t swiftadam_tensor_step(swiftadam_state *state, size_t index, uint64_t *out);
+
+/*
+ * swiftadam_set_tensor_step: set the step count of tensor `index` (to import a state).
+ * Errors: INVALID_HANDLE; BUSY; INVALID_ARGUMENT (index out of range, or step >= 2^53
+ * which a float64 step count as torch stores it cannot represent).
+ */
+int32_t swiftadam_set_tensor_step(swiftadam_state *state, size_t index, uint64_t step);
+
+/*
+ * swiftadam_get_num_threads / swiftadam_set_num_threads: threads a step may use on this
+ * state. set 0 = the default (env SWIFTADAM_NUM_THREADS, else the available cores).
+ * Results are bit-identical for any thread count.
+ * Errors: NULL_POINTER (get, out NULL); INVALID_HANDLE; BUSY; INVALID_ARGUMENT (n > 256).
+ */
+int32_t swiftadam_get_num_threads(swiftadam_state *state, size_t *out);
+int32_t swiftadam_set_num_threads(swiftadam_state *state, size_t num_threads);
+
+/* ---- step --------------------------------------------------------------------------- */
+
+/*
+ * swiftadam_step: one Adam step on every tensor of the group, in place.
+ * params[i] must point to tensor_length(i) writable floats and grads[i] to as many
+ * readable floats (they may not overlap each other or another tensor). grads[i] == NULL
+ * skips tensor i entirely (torch skips params whose .grad is None): its params,
+ * moments and step count stay as they are. params[i] may be NULL only when grads[i] is.
+ * step_flags: 0 or SWIFTADAM_STEP_SKIP_NONFINITE: then, if any grad element is NaN or
+ * +-Inf, nothing at all is changed and SWIFTADAM_STEP_SKIPPED is returned (GradScaler's
+ * found_inf). Without it non-finite values propagate as they do in torch.
+ * Returns SWIFTADAM_OK or SWIFTADAM_STEP_SKIPPED.
+ * Errors: NULL_POINTER (params or grads NULL, or params[i] NULL with grads[i] set);
+ * INVALID_HANDLE; BUSY; SIZE_MISMATCH (num_tensors differs from the state's);
+ * UNSUPPORTED (unknown step flag).
+ */
+int32_t swiftadam_step(swiftadam_state *state, float *const *params,
+                       const float *const *grads, size_t num_tensors, uint32_t step_flags);
+
+/*
+ * swiftadam_step_tensor: swiftadam_step for a state holding exactly one tensor, with its
+ * length passed as a check: length must equal tensor_length(0).
+ * Returns SWIFTADAM_OK or SWIFTADAM_STEP_SKIPPED.
+ * Errors: NULL_POINTER (param or grad NULL); INVALID_HANDLE; BUSY; SIZE_MISMATCH (the
+ * state has more than one tensor, or length differs); UNSUPPORTED (unknown step flag).
+ */
+int32_t swiftadam_step_tensor(swiftadam_state *state, float *param, const float *grad,
+                              size_t length, uint32_t step_flags);
+
+/* ---- moments ------------------------------------------------------------------------ */
+
+/*
+ * swiftadam_get_moment: copy moment `which` (SWIFTADAM_MOMENT_*) of tensor `index` into
+ * out[0..length). `capacity` is the number of floats out can hold.
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; INVALID_ARGUMENT (index out of range,
+ * unknown `which`, or MAX_EXP_AVG_SQ without amsgrad); BUFFER_TOO_SMALL (capacity <
+ * length; nothing written).
+ */
+int32_t swiftadam_get_moment(swiftadam_state *state, size_t index, int32_t which,
+                             float *out, size_t capacity);
+
+/*
+ * swiftadam_set_moment: copy count floats from in into moment `which` of tensor `index`.
+ * count must equal the tensor's length. Values are taken as they are (like torch's
+ * load_state_dict); the buffer itself stays owned by the state.
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; INVALID_ARGUMENT (index, which);
+ * SIZE_MISMATCH (count != length).
+ */
+int32_t swiftadam_set_moment(swiftadam_state *state, size_t index, int32_t which,
+                             const float *in, size_t count);
+
+/* ---- serialization (format: docs/FORMAT.md) ---------------------------------------- */
+
+/*
+ * swiftadam_serialized_size: *out = exact byte size swiftadam_serialize will write.
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY.
+ */
+int32_t swiftadam_serialized_size(swiftadam_state *state, size_t *out);
+
+/*
+ * swiftadam_serialize: write the whole state (hyperparameters, steps, lengths, moments,
+ * checksum) into buf[0..capacity). *written receives the byte count. Deterministic: the
+ * same state always gives the same bytes.
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; BUFFER_TOO_SMALL (nothing written).
+ */
+int32_t swiftadam_serialize(swiftadam_state *state, void *buf, size_t capacity,
+                            size_t *written);
+
+/*
+ * swiftadam_deserialize: a new state from checkpoint bytes buf[0..size). If
+ * expected_lengths is not NULL, the checkpoint's tensor count must equal expected_count
+ * and its lengths must equal expected_lengths (pass NULL, 0 to accept any shapes).
+ * Everything is validated (magic, version, exact size, layout, hyperparameters) before
+ * any allocation larger than the input; the CRC-32C is checked before *out is set.
+ * Ownership: *out must be released with swiftadam_free. buf is not kept.
+ * Errors: NULL_POINTER; BAD_MAGIC; UNSUPPORTED_VERSION; CORRUPT; CHECKSUM;
+ * INVALID_ARGUMENT (stored hyperparameters out of range); UNSUPPORTED (unknown flags);
+ * SIZE_MISMATCH (shapes differ from expected); OUT_OF_MEMORY. *out untouched on error.
+ */
+int32_t swiftadam_deserialize(const void *buf, size_t size, const size_t *expected_lengths,
+                              size_t expected_count, swiftadam_state **out);
+
+/*
+ * swiftadam_save: write the checkpoint to `path` atomically: into a temporary file
+ * "<path>.tmp" in the same directory, fsync, rename over path, fsync the directory. A crash
+ * at any moment leaves at path either the old file or the new one, never a torn one; at
+ * most one temporary file is left behind (and reused by the next save).
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; IO (message has the failing call, path and
+ * errno text; the previous file at path is intact and the temporary file removed).
+ */
+int32_t swiftadam_save(swiftadam_state *state, const char *path);
+
+/*
+ * swiftadam_load: swiftadam_deserialize on the contents of the file at `path`, streamed:
+ * the moments are read straight into the new state (no second copy in memory).
+ * Errors: those of swiftadam_deserialize, and IO (cannot open or read path).
+ */
+int32_t swiftadam_load(const char *path, const size_t *expected_lengths,
+                       size_t expected_count, swiftadam_state **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWIFTADAM_H */
