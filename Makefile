@@ -54,5 +54,13 @@ test-python: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VPY) examples/demo_digits.py --out $(OUT)
 
+# Performance table of issue 4 (figures, not pass/fail): one process per configuration.
+$(OUT)/bench_adam: benchmarks/bench_adam.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) -O3 -march=native -fopenmp -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+
+bench: $(OUT)/bench_adam $(VENV)/.installed
+	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --python $(VPY)
+
 clean:
 	rm -rf .build $(OUT) $(VENV)

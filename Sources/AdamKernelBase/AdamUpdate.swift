@@ -1,3 +1,4 @@
+/// Lane types are at most 16 floats wide (AVX-512), the size of the tail buffers below.
 /// The Adam update of `count` elements, written once for every lane type.
 /// Operation order is torch's single-tensor path (see include/swiftadam.h); changing
 /// it here changes every backend together, which is what keeps them bit-identical.
@@ -9,15 +10,37 @@ public func adamUpdate<L: AdamLanes>(
 ) {
     var i = 0
     let w = L.width
-    if w > 1 {
-        while i + w <= count {
-            adamLanes(L.self, p: p + i, g: g + i, m: m + i, v: v + i, vmax: vmax.map { $0 + i }, s: s)
-            i += w
-        }
+    while i + w <= count {
+        adamLanes(L.self, p: p + i, g: g + i, m: m + i, v: v + i, vmax: vmax.map { $0 + i }, s: s)
+        i += w
     }
-    while i < count {
-        adamLanes(ScalarLane.self, p: p + i, g: g + i, m: m + i, v: v + i, vmax: vmax.map { $0 + i }, s: s)
-        i += 1
+    let rem = count - i
+    if rem > 0 {
+        // The tail goes through one full-width pass over zero-padded stack copies: the
+        // same lane operations as the body (so bit-identical), without a scalar sqrt and
+        // two scalar divisions per leftover element. Padding lanes are computed and dropped.
+        var tp = SIMD16<Float>(repeating: 0), tg = tp, tm = tp, tv = tp, tx = tp
+        withUnsafeMutablePointer(to: &tp) { tp in
+        withUnsafeMutablePointer(to: &tg) { tg in
+        withUnsafeMutablePointer(to: &tm) { tm in
+        withUnsafeMutablePointer(to: &tv) { tv in
+        withUnsafeMutablePointer(to: &tx) { tx in
+            let bp = UnsafeMutableRawPointer(tp).assumingMemoryBound(to: Float.self)
+            let bg = UnsafeMutableRawPointer(tg).assumingMemoryBound(to: Float.self)
+            let bm = UnsafeMutableRawPointer(tm).assumingMemoryBound(to: Float.self)
+            let bv = UnsafeMutableRawPointer(tv).assumingMemoryBound(to: Float.self)
+            let bx = UnsafeMutableRawPointer(tx).assumingMemoryBound(to: Float.self)
+            bp.update(from: p + i, count: rem)
+            bg.update(from: g + i, count: rem)
+            bm.update(from: m + i, count: rem)
+            bv.update(from: v + i, count: rem)
+            if let vmax { bx.update(from: vmax + i, count: rem) }
+            adamLanes(L.self, p: bp, g: UnsafePointer(bg), m: bm, v: bv, vmax: vmax == nil ? nil : bx, s: s)
+            (p + i).update(from: bp, count: rem)
+            (m + i).update(from: bm, count: rem)
+            (v + i).update(from: bv, count: rem)
+            if let vmax { (vmax + i).update(from: bx, count: rem) }
+        }}}}}
     }
 }
 

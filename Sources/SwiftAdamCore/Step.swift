@@ -42,17 +42,33 @@ extension AdamState {
                 if let g = grads[i], !backend.allFinite(g, count: lengths[i]) { return .skipped }
             }
         }
-        let threads = work >= AdamState.parallelThreshold ? effectiveThreads : 1
-        if threads <= 1 {
+        let wanted = work >= AdamState.parallelThreshold ? effectiveThreads : 1
+        if wanted <= 1 {
             updateRange(0, work, params: params, grads: grads, backend: backend)
         } else {
-            pool.run(parts: threads) { k in
-                let (lo, hi) = AdamState.partition(work, parts: threads, k)
-                self.updateRange(lo, hi, params: params, grads: grads, backend: backend)
+            let parts = pool.partsAvailable(wanted)
+            var job = RangeJob(state: Unmanaged.passUnretained(self), params: params, grads: grads,
+                               backend: backend, work: work, parts: parts)
+            withUnsafePointer(to: &job) { ctx in
+                pool.run(parts: parts, context: UnsafeRawPointer(ctx)) { raw, k in
+                    let j = raw.assumingMemoryBound(to: RangeJob.self).pointee
+                    let (lo, hi) = AdamState.partition(j.work, parts: j.parts, k)
+                    j.state.takeUnretainedValue().updateRange(lo, hi, params: j.params, grads: j.grads, backend: j.backend)
+                }
             }
         }
         for i in 0..<count where grads[i] != nil { steps[i] += 1 }
         return .applied
+    }
+
+    /// What each part of a parallel step needs; lives on the stepping thread's stack.
+    struct RangeJob {
+        let state: Unmanaged<AdamState>
+        let params: UnsafePointer<UnsafeMutablePointer<Float>?>
+        let grads: UnsafePointer<UnsafePointer<Float>?>
+        let backend: Backend
+        let work: Int
+        let parts: Int
     }
 
     /// [lo, hi) of part k when `total` elements are cut into `parts` pieces whose

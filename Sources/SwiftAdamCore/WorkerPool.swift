@@ -16,7 +16,8 @@ final class WorkerPool {
     private var generation: UInt64 = 0
     private var pending = 0
     private var parts = 0
-    private var job: ((Int) -> Void)?
+    private var job: PartBody?
+    private var context: UnsafeRawPointer?
     private var shuttingDown = false
 
     init() {
@@ -74,9 +75,10 @@ final class WorkerPool {
             if shuttingDown { break }
             seen = generation
             let body = job
+            let ctx = context
             let mine = index < parts
             pthread_mutex_unlock(mutex)
-            if mine, let body { body(index) }
+            if mine, let body, let ctx { body(ctx, index) }
             pthread_mutex_lock(mutex)
             pending -= 1
             if pending == 0 { pthread_cond_signal(done) }
@@ -84,29 +86,37 @@ final class WorkerPool {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Run body(0..<parts) with part 0 on the calling thread; returns when all are done.
-    func run(parts wanted: Int, _ body: (Int) -> Void) {
+    /// A part of a parallel job: a C function and a context pointer, so that handing work
+    /// to the workers allocates nothing (a Swift closure context would be boxed).
+    typealias PartBody = @convention(c) (UnsafeRawPointer, Int) -> Void
+
+    /// Run body(context, 0..<parts) with part 0 on the calling thread; returns when all
+    /// parts are done. `context` must stay valid until then (it does: we block).
+    func run(parts wanted: Int, context ctx: UnsafeRawPointer, _ body: PartBody) {
         let workers = ensureWorkers(wanted - 1)
         let parts = min(wanted, workers + 1)
         if parts <= 1 {
-            body(0)
+            body(ctx, 0)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            pthread_mutex_lock(mutex)
-            job = body
-            self.parts = parts
-            pending = workers
-            generation &+= 1
-            pthread_cond_broadcast(wake)
-            pthread_mutex_unlock(mutex)
-            body(0)
-            pthread_mutex_lock(mutex)
-            while pending > 0 { pthread_cond_wait(done, mutex) }
-            job = nil
-            pthread_mutex_unlock(mutex)
-        }
+        pthread_mutex_lock(mutex)
+        job = body
+        context = ctx
+        self.parts = parts
+        pending = workers
+        generation &+= 1
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+        body(ctx, 0)
+        pthread_mutex_lock(mutex)
+        while pending > 0 { pthread_cond_wait(done, mutex) }
+        job = nil
+        context = nil
+        pthread_mutex_unlock(mutex)
     }
+
+    /// How many parts `run(parts: wanted)` will really use (workers the OS gave us + 1).
+    func partsAvailable(_ wanted: Int) -> Int { min(wanted, ensureWorkers(wanted - 1) + 1) }
 }
 
 extension AdamState {
