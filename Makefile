@@ -30,9 +30,15 @@ $(OUT)/test_capi: Tests/c/test_capi.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
 
-test-c: $(OUT)/test_capi
+$(OUT)/hello: examples/hello.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+
+test-c: $(OUT)/test_capi $(OUT)/hello
 	@echo "ldd $(LIB): no libswift* dependency"; ! ldd $(LIB) | grep libswift
+	set -o pipefail; cd $(OUT) && for isa in scalar sse2 avx2; do echo "== SWIFTADAM_ISA=$$isa"; SWIFTADAM_ISA=$$isa ./test_capi | tail -1 || exit 1; done
 	cd $(OUT) && ./test_capi
+	$(OUT)/hello | tee /dev/stderr | grep -q "x = 3.0000 3.0000 3.0000 3.0000"
 
 # The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo.
 $(VENV)/.ready: python/pyproject.toml

@@ -237,6 +237,13 @@ int main(void) {
     CHECK(swiftadam_version_number() == SWIFTADAM_VERSION_NUMBER, "version %u", swiftadam_version_number());
     CHECK(strcmp(swiftadam_version_string(), SWIFTADAM_VERSION_STRING) == 0, "version %s", swiftadam_version_string());
     printf("swiftadam %s, backend %s\n", swiftadam_version_string(), swiftadam_backend_name());
+    const char *isa = getenv("SWIFTADAM_ISA");
+#if defined(__x86_64__)
+    /* scalar and sse2 run on every x86-64 CPU, so a request for them must be honoured */
+    if (isa && (!strcmp(isa, "scalar") || !strcmp(isa, "sse2")))
+        CHECK(strcmp(swiftadam_backend_name(), isa) == 0, "SWIFTADAM_ISA=%s but backend is %s", isa, swiftadam_backend_name());
+#endif
+    (void)isa;
     uint32_t combos[] = {0, SWIFTADAM_FLAG_AMSGRAD, SWIFTADAM_FLAG_MAXIMIZE, SWIFTADAM_FLAG_NO_BIAS_CORRECTION,
                          SWIFTADAM_FLAG_AMSGRAD | SWIFTADAM_FLAG_MAXIMIZE};
     for (size_t k = 0; k < sizeof combos / sizeof *combos; k++) {
