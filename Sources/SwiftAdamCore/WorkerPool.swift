@@ -19,6 +19,9 @@ final class WorkerPool {
     private var job: PartBody?
     private var context: UnsafeRawPointer?
     private var shuttingDown = false
+    /// Threads do not survive fork(): a child that steps a state inherited from its
+    /// parent must start its own workers instead of waiting for ones that do not exist.
+    private var ownerPID = getpid()
 
     init() {
         pthread_mutex_init(mutex, nil)
@@ -49,6 +52,15 @@ final class WorkerPool {
     /// Start workers until there are `want` (best effort: if the OS refuses a thread,
     /// the step simply runs on fewer). Returns how many workers exist.
     private func ensureWorkers(_ want: Int) -> Int {
+        let pid = getpid()
+        if pid != ownerPID {
+            threads.removeAll()
+            pthread_mutex_init(mutex, nil)
+            pthread_cond_init(wake, nil)
+            pthread_cond_init(done, nil)
+            generation = 0
+            ownerPID = pid
+        }
         while threads.count < want {
             let ctx = Unmanaged.passRetained(WorkerContext(pool: self, index: threads.count + 1)).toOpaque()
             var tid = pthread_t()
