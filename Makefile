@@ -36,7 +36,11 @@ $(OUT)/hello: examples/hello.c include/swiftadam.h $(LIB)
 
 test-c: $(OUT)/test_capi $(OUT)/hello
 	@echo "ldd $(LIB): no libswift* dependency"; ! ldd $(LIB) | grep libswift
-	set -o pipefail; cd $(OUT) && for isa in scalar sse2 avx2; do echo "== SWIFTADAM_ISA=$$isa"; SWIFTADAM_ISA=$$isa ./test_capi | tail -1 || exit 1; done
+	@# every kernel path must give the same trajectory, bit for bit
+	set -o pipefail; cd $(OUT) && for isa in scalar simd sse2 avx2; do \
+	    SWIFTADAM_ISA=$$isa ./test_capi > test_capi.$$isa.log || { cat test_capi.$$isa.log; exit 1; }; \
+	    echo "SWIFTADAM_ISA=$$isa: $$(grep backend test_capi.$$isa.log) $$(grep 'trajectory hash' test_capi.$$isa.log)"; \
+	done; test $$(grep -h 'trajectory hash' test_capi.*.log | sort -u | wc -l) -eq 1
 	cd $(OUT) && ./test_capi
 	$(OUT)/hello | tee /dev/stderr | grep -q "x = 3.0000 3.0000 3.0000 3.0000"
 

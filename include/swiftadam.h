@@ -150,7 +150,7 @@ const char *swiftadam_status_string(int32_t status);
 const char *swiftadam_last_error(void);
 
 /*
- * swiftadam_backend_name: the kernel path this process uses: "avx2", "sse2" or "scalar"
+ * swiftadam_backend_name: the kernel path this process uses: "avx2", "sse2", "simd" (portable Swift SIMD) or "scalar"
  * (chosen at load from the CPU; the environment variable SWIFTADAM_ISA can force a
  * narrower one). Returns a static string. Never fails.
  */

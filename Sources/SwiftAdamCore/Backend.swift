@@ -12,14 +12,16 @@ import CPUFeatures
 /// A kernel path. All of them compute bit-identical results (one generic update,
 /// AdamKernelBase/AdamUpdate.swift); they differ only in how many lanes they use.
 public enum Backend: String, CaseIterable, Sendable {
-    case scalar, sse2, avx2
+    case scalar, simd, sse2, avx2
 
     /// The paths this CPU can run, narrowest first.
     public static let supported: [Backend] = {
         #if arch(x86_64)
-        return swiftadam_internal_cpu_has_avx2() != 0 ? [.scalar, .sse2, .avx2] : [.scalar, .sse2]
+        // `simd` (portable Swift SIMD) is scalarized on x86-64: slower than SSE2, so
+        // listed before it and never picked by default here.
+        return swiftadam_internal_cpu_has_avx2() != 0 ? [.scalar, .simd, .sse2, .avx2] : [.scalar, .simd, .sse2]
         #else
-        return [.scalar]
+        return [.scalar, .simd]
         #endif
     }()
 
@@ -41,6 +43,7 @@ public enum Backend: String, CaseIterable, Sendable {
         case .avx2: adamUpdateAVX2(p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
         case .sse2: adamUpdateSSE2(p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
         #endif
+        case .simd: adamUpdatePortable(p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
         default: adamUpdateScalar(p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
         }
     }
@@ -52,6 +55,7 @@ public enum Backend: String, CaseIterable, Sendable {
         case .avx2: return allFiniteAVX2(g, count: count)
         case .sse2: return allFiniteSSE2(g, count: count)
         #endif
+        case .simd: return allFinitePortable(g, count: count)
         default: return allFiniteScalar(g, count: count)
         }
     }
