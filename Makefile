@@ -58,8 +58,9 @@ $(VENV)/.installed: $(VENV)/.ready $(LIB) $(shell find python -name '*.py' -o -n
 	$(VPY) -m pip install --quiet ./python
 	touch $@
 
+# Run from the repository root so that `import swiftadam` is the INSTALLED package.
 test-python: $(VENV)/.installed
-	cd python && ../$(VPY) -m pytest -q tests
+	$(VPY) -m pytest -q python/tests
 
 demo: $(VENV)/.installed
 	$(VPY) examples/demo_digits.py --out $(OUT)

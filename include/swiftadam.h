@@ -21,6 +21,10 @@
  *     denom  = sqrt(vhat) / sqrt(bc2) + eps
  *     p      = p + ((-lr / bc1) * m) / denom
  *
+ * No fused multiply-add is used, and every kernel path (scalar, simd, sse2, avx2) and
+ * every thread count gives bit-identical results; the one exception IEEE-754 leaves open
+ * is which NaN payload comes out when two NaNs meet (the result is NaN on every path).
+ *
  * Errors: every fallible function returns an `int32_t` status: SWIFTADAM_OK (0) on
  * success, a stable negative SWIFTADAM_ERR_* code on failure (positive codes are
  * non-error outcomes such as SWIFTADAM_STEP_SKIPPED). A failed call leaves the state and
@@ -238,8 +242,8 @@ int32_t swiftadam_tensor_step(swiftadam_state *state, size_t index, uint64_t *ou
 
 /*
  * swiftadam_set_tensor_step: set the step count of tensor `index` (to import a state).
- * Errors: INVALID_HANDLE; BUSY; INVALID_ARGUMENT (index out of range, or step >= 2^53
- * which a float64 step count as torch stores it cannot represent).
+ * Errors: INVALID_HANDLE; BUSY; INVALID_ARGUMENT (index out of range, or step > 2^53:
+ * torch stores the step as a float64, which counts exactly only up to 2^53).
  */
 int32_t swiftadam_set_tensor_step(swiftadam_state *state, size_t index, uint64_t step);
 
@@ -266,7 +270,7 @@ int32_t swiftadam_set_num_threads(swiftadam_state *state, size_t num_threads);
  * Returns SWIFTADAM_OK or SWIFTADAM_STEP_SKIPPED.
  * Errors: NULL_POINTER (params or grads NULL, or params[i] NULL with grads[i] set);
  * INVALID_HANDLE; BUSY; SIZE_MISMATCH (num_tensors differs from the state's);
- * UNSUPPORTED (unknown step flag).
+ * UNSUPPORTED (unknown step flag); OVERFLOW (a stepped tensor's count is already 2^53).
  */
 int32_t swiftadam_step(swiftadam_state *state, float *const *params,
                        const float *const *grads, size_t num_tensors, uint32_t step_flags);
@@ -276,7 +280,8 @@ int32_t swiftadam_step(swiftadam_state *state, float *const *params,
  * length passed as a check: length must equal tensor_length(0).
  * Returns SWIFTADAM_OK or SWIFTADAM_STEP_SKIPPED.
  * Errors: NULL_POINTER (param or grad NULL); INVALID_HANDLE; BUSY; SIZE_MISMATCH (the
- * state has more than one tensor, or length differs); UNSUPPORTED (unknown step flag).
+ * state has more than one tensor, or length differs); UNSUPPORTED (unknown step flag);
+ * OVERFLOW (the step count is already 2^53).
  */
 int32_t swiftadam_step_tensor(swiftadam_state *state, float *param, const float *grad,
                               size_t length, uint32_t step_flags);

@@ -16,7 +16,12 @@ public struct PortableLanes: AdamLanes {
     @inline(__always) public static func - (a: PortableLanes, b: PortableLanes) -> PortableLanes { PortableLanes(a.v - b.v) }
     @inline(__always) public static func * (a: PortableLanes, b: PortableLanes) -> PortableLanes { PortableLanes(a.v * b.v) }
     @inline(__always) public static func / (a: PortableLanes, b: PortableLanes) -> PortableLanes { PortableLanes(a.v / b.v) }
-    @inline(__always) public func negated() -> PortableLanes { PortableLanes(-v) }
+    /// A sign flip like the other paths. SIMD's prefix minus is `0 - v`, which turns +0
+    /// into +0 (not -0) and keeps a NaN's sign: not bit-identical to scalar `-x`.
+    @inline(__always) public func negated() -> PortableLanes {
+        PortableLanes(unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) ^ SIMD8<UInt32>(repeating: 0x8000_0000),
+                                    to: SIMD8<Float>.self))
+    }
     @inline(__always) public func squareRoot() -> PortableLanes { PortableLanes(v.squareRoot()) }
     @inline(__always) public static func greaterOrSecond(_ a: PortableLanes, _ b: PortableLanes) -> PortableLanes {
         PortableLanes(b.v.replacing(with: a.v, where: a.v .> b.v))

@@ -11,7 +11,7 @@ enum ConfigBridge {
     static func read(_ p: UnsafePointer<swiftadam_config>) throws(AdamError) -> Hyperparameters {
         let size = p.pointee.struct_size
         if size < v1Size || size > maxSize {
-            throw AdamError(.invalidArgument, "cfg->struct_size must be in [\(v1Size), \(maxSize)] (set it to sizeof(swiftadam_config)), got \(size)")
+            throw AdamError(.invalidArgument, "cfg->struct_size must be in [\(v1Size), \(maxSize)] (set it to sizeof(swiftadam_config)), got \(UInt(bitPattern: size))")
         }
         if size > v1Size {
             // A caller built against a newer header: fields we don't know must be unset.
@@ -34,7 +34,7 @@ enum ConfigBridge {
     static func write(_ h: Hyperparameters, to p: UnsafeMutablePointer<swiftadam_config>) throws(AdamError) {
         let size = p.pointee.struct_size
         if size < v1Size {
-            throw AdamError(.invalidArgument, "out->struct_size must be >= \(v1Size) (set it to sizeof(swiftadam_config)), got \(size)")
+            throw AdamError(.invalidArgument, "out->struct_size must be >= \(v1Size) (set it to sizeof(swiftadam_config)), got \(UInt(bitPattern: size))")
         }
         var c = swiftadam_config()
         c.struct_size = size

@@ -38,7 +38,7 @@ public final class AdamState {
         offsets.reserveCapacity(lengths.count)
         var total = 0
         for (i, n) in lengths.enumerated() {
-            if n < 0 { throw AdamError(.overflow, "lengths[\(i)] = \(n) does not fit in a signed size") }
+            if n < 0 { throw AdamError(.overflow, "lengths[\(i)] = \(UInt(bitPattern: n)) does not fit in a signed size") }
             offsets.append(total)
             total = try checkedAdd(total, try paddedFloats(n), "total state size at lengths[\(i)] = \(n)")
         }
@@ -69,7 +69,7 @@ public final class AdamState {
 
     public func checkIndex(_ i: Int) throws(AdamError) {
         if i < 0 || i >= lengths.count {
-            throw AdamError(.invalidArgument, "index must be < num_tensors = \(lengths.count), got \(i)")
+            throw AdamError(.invalidArgument, "index must be < num_tensors = \(lengths.count), got \(UInt(bitPattern: i))")
         }
     }
 
@@ -113,7 +113,7 @@ public final class AdamState {
         }
         let n = lengths[i]
         if count != n {
-            throw AdamError(.sizeMismatch, "count must equal tensor \(i)'s length \(n), got \(count)")
+            throw AdamError(.sizeMismatch, "count must equal tensor \(i)'s length \(n), got \(UInt(bitPattern: count))")
         }
         dst.update(from: src, count: n)
     }

@@ -25,7 +25,7 @@ extension AdamState {
                      count: Int, skipNonFinite: Bool,
                      backend: Backend = .active) throws(AdamError) -> StepOutcome {
         if count != lengths.count {
-            throw AdamError(.sizeMismatch, "num_tensors must equal the state's \(lengths.count), got \(count)")
+            throw AdamError(.sizeMismatch, "num_tensors must equal the state's \(lengths.count), got \(UInt(bitPattern: count))")
         }
         var work = 0
         for i in 0..<count where grads[i] != nil {
