@@ -44,8 +44,10 @@ public func c_backend_name() -> UnsafePointer<CChar> {
 public func c_config_init(_ cfg: UnsafeMutablePointer<swiftadam_config>?, _ structSize: Int) -> Int32 {
     boundary { () throws(AdamError) in
         guard let cfg else { throw AdamError(.nullPointer, "cfg is NULL") }
-        if structSize < ConfigBridge.v1Size {
-            throw AdamError(.invalidArgument, "struct_size must be >= \(ConfigBridge.v1Size) (sizeof(swiftadam_config)), got \(UInt(bitPattern: structSize))")
+        // The same bound ConfigBridge.read applies: a size create/set_config would reject is
+        // rejected here, before writing (a garbage size must not zero 4 KB of caller memory).
+        if structSize < ConfigBridge.v1Size || structSize > ConfigBridge.maxSize {
+            throw AdamError(.invalidArgument, "struct_size must be in [\(ConfigBridge.v1Size), \(ConfigBridge.maxSize)] (sizeof(swiftadam_config)), got \(UInt(bitPattern: structSize))")
         }
         if structSize > ConfigBridge.v1Size {
             // Newer header: zero the fields we do not know so they read as "unset".
@@ -227,7 +229,8 @@ public func c_get_moment(_ state: OpaquePointer?, _ index: Int, _ which: Int32,
     boundary { () throws(AdamError) in
         guard let out else { throw AdamError(.nullPointer, "out is NULL") }
         let m = try moment(which)
-        try Handles.with(state) { (s) throws(AdamError) in try s.copyMoment(m, index, to: out, capacity: capacity) }
+        let cap = capacity < 0 ? Int.max : capacity   // size_t above Int.max holds any tensor
+        try Handles.with(state) { (s) throws(AdamError) in try s.copyMoment(m, index, to: out, capacity: cap) }
         return SWIFTADAM_OK
     }
 }
@@ -258,8 +261,8 @@ public func c_serialize(_ state: OpaquePointer?, _ buf: UnsafeMutableRawPointer?
     boundary { () throws(AdamError) in
         guard let buf else { throw AdamError(.nullPointer, "buf is NULL") }
         guard let written else { throw AdamError(.nullPointer, "written is NULL") }
-        if capacity < 0 { throw AdamError(.invalidArgument, "capacity \(UInt(bitPattern: capacity)) exceeds the address space") }
-        written.pointee = try Handles.with(state) { (s) throws(AdamError) in try s.serialize(into: buf, capacity: capacity) }
+        let cap = capacity < 0 ? Int.max : capacity   // size_t above Int.max holds any checkpoint
+        written.pointee = try Handles.with(state) { (s) throws(AdamError) in try s.serialize(into: buf, capacity: cap) }
         return SWIFTADAM_OK
     }
 }

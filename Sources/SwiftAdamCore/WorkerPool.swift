@@ -8,45 +8,81 @@ import Musl
 /// from different threads never wait on each other). Threads start on first use, park
 /// on a condition variable between steps, and are joined when the state is freed.
 final class WorkerPool {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// What the workers share with the pool. Workers hold THIS strongly, never the pool:
+    /// a parked worker calling a method on the pool kept the pool alive forever, so its
+    /// deinit (which joins the workers) never ran: every freed state leaked its threads.
+    private final class Shared {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        // Guarded by mutex:
+        var generation: UInt64 = 0
+        var pending = 0
+        var parts = 0
+        var job: PartBody?
+        var context: UnsafeRawPointer?
+        var shuttingDown = false
+
+        init() {
+            pthread_mutex_init(mutex, nil)
+            pthread_cond_init(wake, nil)
+            pthread_cond_init(done, nil)
+        }
+
+        deinit {
+            pthread_cond_destroy(done)
+            pthread_cond_destroy(wake)
+            pthread_mutex_destroy(mutex)
+            mutex.deallocate()
+            wake.deallocate()
+            done.deallocate()
+        }
+
+        func workerLoop(index: Int) {
+            var seen: UInt64 = 0
+            pthread_mutex_lock(mutex)
+            while true {
+                while generation == seen && !shuttingDown { pthread_cond_wait(wake, mutex) }
+                if shuttingDown { break }
+                seen = generation
+                let body = job
+                let ctx = context
+                let mine = index < parts
+                pthread_mutex_unlock(mutex)
+                if mine, let body, let ctx { body(ctx, index) }
+                pthread_mutex_lock(mutex)
+                pending -= 1
+                if pending == 0 { pthread_cond_signal(done) }
+            }
+            pthread_mutex_unlock(mutex)
+        }
+    }
+
+    private var shared = Shared()
     private var threads: [pthread_t] = []
-    // Guarded by mutex:
-    private var generation: UInt64 = 0
-    private var pending = 0
-    private var parts = 0
-    private var job: PartBody?
-    private var context: UnsafeRawPointer?
-    private var shuttingDown = false
     /// Threads do not survive fork(): a child that steps a state inherited from its
     /// parent must start its own workers instead of waiting for ones that do not exist.
     private var ownerPID = getpid()
 
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(wake, nil)
-        pthread_cond_init(done, nil)
-    }
+    init() {}
 
     deinit {
-        pthread_mutex_lock(mutex)
-        shuttingDown = true
-        pthread_cond_broadcast(wake)
-        pthread_mutex_unlock(mutex)
+        // In a forked child the inherited workers do not exist: joining them would block
+        // forever. (Their Shared stays referenced by the parent's contexts: a small leak
+        // in the child only.)
+        if getpid() != ownerPID { return }
+        let s = shared
+        pthread_mutex_lock(s.mutex)
+        s.shuttingDown = true
+        pthread_cond_broadcast(s.wake)
+        pthread_mutex_unlock(s.mutex)
         for t in threads { pthread_join(t, nil) }
-        pthread_cond_destroy(done)
-        pthread_cond_destroy(wake)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        wake.deallocate()
-        done.deallocate()
     }
 
     private final class WorkerContext {
-        unowned let pool: WorkerPool
+        let shared: Shared
         let index: Int
-        init(pool: WorkerPool, index: Int) { self.pool = pool; self.index = index }
+        init(shared: Shared, index: Int) { self.shared = shared; self.index = index }
     }
 
     /// Start workers until there are `want` (best effort: if the OS refuses a thread,
@@ -54,20 +90,19 @@ final class WorkerPool {
     private func ensureWorkers(_ want: Int) -> Int {
         let pid = getpid()
         if pid != ownerPID {
+            // Fresh synchronization state: the inherited one may be mid-use by threads
+            // that no longer exist (and is still referenced by their contexts).
             threads.removeAll()
-            pthread_mutex_init(mutex, nil)
-            pthread_cond_init(wake, nil)
-            pthread_cond_init(done, nil)
-            generation = 0
+            shared = Shared()
             ownerPID = pid
         }
         while threads.count < want {
-            let ctx = Unmanaged.passRetained(WorkerContext(pool: self, index: threads.count + 1)).toOpaque()
+            let ctx = Unmanaged.passRetained(WorkerContext(shared: shared, index: threads.count + 1)).toOpaque()
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { raw in
                 guard let raw else { return nil }
                 let ctx = Unmanaged<WorkerContext>.fromOpaque(raw).takeRetainedValue()
-                ctx.pool.workerLoop(index: ctx.index)
+                ctx.shared.workerLoop(index: ctx.index)
                 return nil
             }, ctx)
             if rc != 0 {
@@ -77,25 +112,6 @@ final class WorkerPool {
             threads.append(tid)
         }
         return threads.count
-    }
-
-    private func workerLoop(index: Int) {
-        var seen: UInt64 = 0
-        pthread_mutex_lock(mutex)
-        while true {
-            while generation == seen && !shuttingDown { pthread_cond_wait(wake, mutex) }
-            if shuttingDown { break }
-            seen = generation
-            let body = job
-            let ctx = context
-            let mine = index < parts
-            pthread_mutex_unlock(mutex)
-            if mine, let body, let ctx { body(ctx, index) }
-            pthread_mutex_lock(mutex)
-            pending -= 1
-            if pending == 0 { pthread_cond_signal(done) }
-        }
-        pthread_mutex_unlock(mutex)
     }
 
     /// A part of a parallel job: a C function and a context pointer, so that handing work
@@ -111,20 +127,21 @@ final class WorkerPool {
             body(ctx, 0)
             return
         }
-        pthread_mutex_lock(mutex)
-        job = body
-        context = ctx
-        self.parts = parts
-        pending = workers
-        generation &+= 1
-        pthread_cond_broadcast(wake)
-        pthread_mutex_unlock(mutex)
+        let s = shared
+        pthread_mutex_lock(s.mutex)
+        s.job = body
+        s.context = ctx
+        s.parts = parts
+        s.pending = workers
+        s.generation &+= 1
+        pthread_cond_broadcast(s.wake)
+        pthread_mutex_unlock(s.mutex)
         body(ctx, 0)
-        pthread_mutex_lock(mutex)
-        while pending > 0 { pthread_cond_wait(done, mutex) }
-        job = nil
-        context = nil
-        pthread_mutex_unlock(mutex)
+        pthread_mutex_lock(s.mutex)
+        while s.pending > 0 { pthread_cond_wait(s.done, s.mutex) }
+        s.job = nil
+        s.context = nil
+        pthread_mutex_unlock(s.mutex)
     }
 
     /// How many parts `run(parts: wanted)` will really use (workers the OS gave us + 1).
