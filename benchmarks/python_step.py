@@ -1,16 +1,20 @@
 """SwiftAdam stepped from Python through the `swiftadam` package, one process per run.
 
-usage: python python_step.py WORKLOAD THREADS  ->  same columns as bench_adam.c
+usage: python python_step.py WORKLOAD THREADS [list|flat]  ->  same columns as bench_adam.c
+`list` steps with opt.step(list of grads); `flat` with opt.step_flat(one packed buffer).
 """
 import os
 import sys
 import time
+
+import numpy as np
 
 from workloads import make_arrays, report
 
 
 def main() -> None:
     wl, threads = sys.argv[1], int(sys.argv[2])
+    mode = sys.argv[3] if len(sys.argv) > 3 else "list"
     os.environ["SWIFTADAM_NUM_THREADS"] = str(threads)   # read once, when the library loads
     import swiftadam
 
@@ -18,12 +22,16 @@ def main() -> None:
     reps = 30 if total >= (8 << 20) else 300 if total >= 100_000 else 20000
     opt = swiftadam.Adam(ps, lr=1e-3)
     best = float("inf")
-    step = opt.step
+    if mode == "flat":
+        flat = np.concatenate(gs)
+        step, arg = opt.step_flat, flat
+    else:
+        step, arg = opt.step, gs
     for _ in range(reps):
         t0 = time.perf_counter()
-        step(gs)
+        step(arg)
         best = min(best, time.perf_counter() - t0)
-    report("python", wl, threads, best, total, swiftadam.backend())
+    report("python" if mode == "list" else "python-flat", wl, threads, best, total, swiftadam.backend())
 
 
 if __name__ == "__main__":

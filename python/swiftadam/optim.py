@@ -182,6 +182,20 @@ def _read_state_value(v, what):
 # ---- one native state per param group ------------------------------------------------
 
 
+def _flat_layout(natives, key):
+    """(key, total elements, [(native, byte offsets of its grads, writable view of its grad
+    pointer array)]) for Adam.step_flat."""
+    groups = []
+    start = 0
+    for nat in natives:
+        sizes = np.asarray(nat.sizes, dtype=np.uintp)
+        ends = np.cumsum(sizes, dtype=np.uintp)
+        offsets = (ends - sizes + np.uintp(start)) * np.uintp(4)
+        groups.append((nat, offsets, np.frombuffer(nat.gptrs, dtype=np.uintp)))
+        start += int(ends[-1]) if len(ends) else 0
+    return key, start, groups
+
+
 class _Native:
     """The native state of one param group, with the pointer array of its params."""
 
@@ -322,6 +336,7 @@ class Adam:
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
         self._natives = []
         self._single = None  # the _Native when there is one group of one tensor (fast path)
+        self._flat_cache = None  # step_flat's pointer layout, rebuilt when the groups change
         self.param_groups = []
         self._count = 0
         _validate_hyper(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
@@ -545,6 +560,51 @@ class Adam:
                     return False
                 return True
         return self._step_general(grads, flags)
+
+    def step_flat(self, flat_grad, *, skip_if_nonfinite=False):
+        """One Adam step with every grad packed into ONE float32 array.
+
+        ``flat_grad``: a C-contiguous float32 ndarray with as many elements as all params
+        together; param k's grad is the next ``params[k].size`` elements, params taken in
+        order across groups (the layout of ``np.concatenate([g.ravel() for g in grads])``,
+        or of a preallocated buffer the backward pass writes into). Every param is stepped.
+
+        Same result as ``step([views into flat_grad])``, bit for bit, but the grad pointers
+        come from one vectorized add per group instead of a Python-level lookup per param:
+        the fast path for models with many small tensors. Nothing is copied: a grad of
+        another dtype or layout is rejected (TypeError/ValueError), never converted.
+        Returns False if ``skip_if_nonfinite`` skipped the step, else True."""
+        self._require_open()
+        g = flat_grad
+        if type(g) is not _ndarray or g.dtype is not _F32:
+            raise TypeError(f"flat_grad must be a float32 numpy.ndarray, got "
+                            f"{getattr(g, 'dtype', type(g).__qualname__)}")
+        if not g.flags.c_contiguous or not g.flags.aligned:
+            raise ValueError("flat_grad must be C-contiguous and aligned: pass np.ascontiguousarray(flat_grad)")
+        natives = self._natives
+        key = tuple(map(id, natives))
+        cache = self._flat_cache
+        if cache is None or cache[0] != key:
+            cache = self._flat_cache = _flat_layout(natives, key)
+        if g.size != cache[1]:
+            raise ValueError(f"flat_grad must have {cache[1]} elements (all params together), "
+                             f"got {g.size}")
+        flags = _SKIP_NONFINITE if skip_if_nonfinite else _NO_FLAGS
+        if skip_if_nonfinite and len(natives) > 1 and not np.isfinite(g).all():
+            return False  # the native check is per group; the whole step must skip
+        changes = self._collect_changes()
+        if changes:
+            self._push(changes)
+        base = _address(g)
+        skipped = False
+        for nat, offsets, view in cache[2]:
+            np.add(offsets, base, out=view)
+            rc = _step_group(nat.handle, nat.pptrs, nat.gptrs, nat.cn, flags)
+            if rc:
+                if rc < 0:
+                    _check(rc, "swiftadam_step")
+                skipped = True
+        return not skipped
 
     def _step_general(self, grads, flags):
         natives = self._natives
@@ -844,6 +904,7 @@ class Adam:
         self = cls.__new__(cls)
         self._natives = None  # closed until complete (so __del__ has nothing to free)
         self._single = None
+        self._flat_cache = None
         self.param_groups = []
         self._count = 0
         _check_no_overlap([], plist)
