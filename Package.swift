@@ -13,6 +13,7 @@ let package = Package(
         .target(name: "CPUFeatures"),
         .target(
             name: "AdamKernelBase",
+            dependencies: ["CPUFeatures"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .target(
