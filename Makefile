@@ -21,7 +21,7 @@ $(LIB): Package.swift $(shell find Sources include -type f)
 	$(SWIFT) build -c release -Xswiftc -static-stdlib
 	@if ldd $(LIB) | grep -q libswift; then echo "error: $(LIB) depends on libswift*" >&2; exit 1; fi
 
-test: test-swift test-c test-python
+test: test-swift test-c test-python test-hardening
 
 test-swift:
 	$(SWIFT) test
@@ -72,6 +72,67 @@ $(OUT)/bench_adam: benchmarks/bench_adam.c include/swiftadam.h $(LIB)
 
 bench: $(OUT)/bench_adam $(VENV)/.installed
 	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --python $(VPY)
+
+# ---- Hardening (issue 5): bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
+HARD_C := test_matrix test_leaks test_reader_limits
+$(addprefix $(OUT)/,$(HARD_C)): $(OUT)/%: Tests/c/%.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+
+$(OUT)/test_golden: Tests/golden/test_golden.c Tests/golden/golden_spec.h include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+
+$(OUT)/failshim.so: Tests/hardening/failshim.c
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -shared -fPIC $< -o $@ -ldl
+
+$(OUT)/test_failed_saves $(OUT)/kill_save: $(OUT)/%: Tests/hardening/%.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -ldl -o $@
+
+HARD_BIN := $(addprefix $(OUT)/,$(HARD_C) test_golden failshim.so test_failed_saves kill_save)
+KILL_TRIALS ?= 200
+.PHONY: test-hardening hardening-long golden-regen
+test-hardening: $(HARD_BIN)
+	cd $(OUT) && ./test_matrix
+	cd $(OUT) && ./test_leaks 100000
+	$(OUT)/test_reader_limits
+	$(OUT)/test_golden Tests/golden
+	LD_PRELOAD=$(CURDIR)/$(OUT)/failshim.so $(OUT)/test_failed_saves
+	$(OUT)/kill_save $(OUT)/kill_save.d $(KILL_TRIALS)
+
+# The same with long runs: 2000 SIGKILLs, 10^6 leak-check cycles.
+hardening-long: $(HARD_BIN)
+	cd $(OUT) && ./test_leaks 1000000
+	$(OUT)/kill_save $(OUT)/kill_save.d 2000
+
+# AddressSanitizer + UBSan (C tests against ASan builds of the library at -Onone and -O),
+# LeakSanitizer over 10^5 cycles, and the XCTest suite under ASan. Scratch: .build-asan.
+.PHONY: sanitize fuzz fuzz-smoke fuzz-seeds
+sanitize:
+	Tests/hardening/sanitize.sh
+
+# libFuzzer on the checkpoint reader: 2 targets x (-Onone, -O), FUZZ_SECONDS each (the two
+# builds of a target run in parallel). Scratch: .build-fuzz. Figures: Tests/fuzz/RESULTS.md.
+FUZZ_SECONDS ?= 300
+fuzz:
+	Tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	Tests/fuzz/run.sh 30
+
+# Regenerates the committed seed corpus (Tests/fuzz/corpus) from the release library.
+fuzz-seeds: $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Iinclude Tests/fuzz/make_seeds.c -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $(OUT)/make_seeds
+	cd Tests/fuzz && ../../$(OUT)/make_seeds
+
+# Rewrites the golden files into $(OUT)/golden for inspection (never over the committed ones).
+golden-regen: $(LIB)
+	@mkdir -p $(OUT)/golden
+	$(CC) $(CFLAGS) -Iinclude Tests/golden/make_golden.c -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../../.build/release' -o $(OUT)/golden/make_golden
+	cd $(OUT)/golden && ./make_golden && for f in *.ckpt; do cmp $$f ../../Tests/golden/$$f && echo "$$f: identical"; done
 
 clean:
 	rm -rf .build $(OUT) $(VENV)

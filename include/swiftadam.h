@@ -333,7 +333,8 @@ int32_t swiftadam_serialize(swiftadam_state *state, void *buf, size_t capacity,
  * any allocation larger than the input; the CRC-32C is checked before *out is set.
  * Ownership: *out must be released with swiftadam_free. buf is not kept.
  * Errors: NULL_POINTER; BAD_MAGIC; UNSUPPORTED_VERSION; CORRUPT; CHECKSUM;
- * INVALID_ARGUMENT (stored hyperparameters out of range); UNSUPPORTED (unknown flags);
+ * INVALID_ARGUMENT (stored hyperparameters out of range, or expected_lengths given with
+ * expected_count 0 or > SWIFTADAM_MAX_TENSORS); UNSUPPORTED (unknown flags);
  * SIZE_MISMATCH (shapes differ from expected); OUT_OF_MEMORY. *out untouched on error.
  */
 int32_t swiftadam_deserialize(const void *buf, size_t size, const size_t *expected_lengths,
@@ -345,7 +346,9 @@ int32_t swiftadam_deserialize(const void *buf, size_t size, const size_t *expect
  * at any moment leaves at path either the old file or the new one, never a torn one; at
  * most one temporary file is left behind (and reused by the next save).
  * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; IO (message has the failing call, path and
- * errno text; the previous file at path is intact and the temporary file removed).
+ * errno text). An IO error before the rename leaves the previous file at path intact and
+ * removes the temporary file; one after it (opening or fsyncing the directory) means the
+ * new, complete checkpoint is at path but its durability could not be confirmed.
  */
 int32_t swiftadam_save(swiftadam_state *state, const char *path);
 

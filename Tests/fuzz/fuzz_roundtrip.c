@@ -1,0 +1,173 @@
+/* libFuzzer target: a state built from the fuzz input -> serialize -> deserialize.
+ *
+ * The input is read as: tensor count, lengths, flags, five hyperparameters (each either a raw
+ * float64, possibly invalid, or a raw value folded into the valid range), a step count per
+ * tensor (sometimes above 2^53), the moments as raw float32 bit patterns (NaN payloads,
+ * subnormals, -0 included), one bit position, one cut position, and gradients.
+ * Properties (violation -> abort(), reported by libFuzzer as a crash):
+ *   - create accepts the config exactly when our own reading of the documented ranges does;
+ *     set_tensor_step accepts exactly the steps <= 2^53;
+ *   - serializing twice gives identical bytes, of the announced size;
+ *   - bytes -> state -> bytes reproduces the bytes; the state read back has bit-identical
+ *     hyperparameters, lengths, steps and moments;
+ *   - every single-bit flip and every truncation / extension of the bytes is rejected;
+ *   - the original and the read-back state take the same step bit for bit.
+ */
+#include "swiftadam.h"
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REQUIRE(cond, ...) do { if (!(cond)) { fprintf(stderr, "property violated: %s: ", #cond); \
+    fprintf(stderr, __VA_ARGS__); fprintf(stderr, " (last_error: %s)\n", swiftadam_last_error()); abort(); } } while (0)
+
+typedef struct { const uint8_t *p; size_t left; } Input;
+
+static uint64_t take(Input *in, int bytes) {
+    uint64_t x = 0;
+    for (int i = 0; i < bytes; i++) {
+        uint8_t b = 0;
+        if (in->left) { b = *in->p++; in->left--; }
+        x |= (uint64_t)b << (8 * i);
+    }
+    return x;
+}
+
+static double take_double(Input *in) { uint64_t u = take(in, 8); double d; memcpy(&d, &u, 8); return d; }
+
+enum { MAXT = 4, MAXLEN = 96 };
+
+/* A hyperparameter: mode byte bit 0 clear -> raw (maybe invalid), set -> folded valid. */
+static double hyper(Input *in, int is_beta) {
+    int raw = !(take(in, 1) & 1);
+    double d = take_double(in);
+    if (raw) return d;
+    if (!isfinite(d)) d = 0.5;
+    d = fabs(d);
+    if (is_beta) d = fmod(d, 1.0);   /* [0, 1) */
+    return d;
+}
+
+static int valid_config(const swiftadam_config *c) {
+    return c->lr >= 0 && isfinite(c->lr) && c->beta1 >= 0 && c->beta1 < 1 && c->beta2 >= 0 && c->beta2 < 1 &&
+           c->eps >= 0 && isfinite(c->eps) && c->weight_decay >= 0 && isfinite(c->weight_decay);
+}
+
+static void serialize_all(swiftadam_state *s, uint8_t **out, size_t *size) {
+    size_t want = 0, written = 0;
+    REQUIRE(swiftadam_serialized_size(s, &want) == SWIFTADAM_OK, "serialized_size");
+    *out = malloc(want + 1);
+    REQUIRE(*out != NULL, "malloc");
+    REQUIRE(swiftadam_serialize(s, *out, want, &written) == SWIFTADAM_OK && written == want, "serialize");
+    *size = want;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    Input in = {data, size};
+    size_t n = 1 + take(&in, 1) % MAXT, lens[MAXT], total = 0;
+    for (size_t i = 0; i < n; i++) { lens[i] = take(&in, 1) % (MAXLEN + 1); total += lens[i]; }
+    swiftadam_config cfg;
+    REQUIRE(swiftadam_config_init(&cfg, sizeof cfg) == SWIFTADAM_OK, "config_init");
+    cfg.flags = (uint32_t)take(&in, 1) & 0xF;
+    cfg.lr = hyper(&in, 0);
+    cfg.beta1 = hyper(&in, 1);
+    cfg.beta2 = hyper(&in, 1);
+    cfg.eps = hyper(&in, 0);
+    cfg.weight_decay = hyper(&in, 0);
+
+    swiftadam_state *s = NULL;
+    int32_t rc = swiftadam_create(lens, n, &cfg, &s);
+    if (!valid_config(&cfg)) {
+        REQUIRE(rc == SWIFTADAM_ERR_INVALID_ARGUMENT && s == NULL, "invalid config: create returned %d", rc);
+        return 0;
+    }
+    REQUIRE(rc == SWIFTADAM_OK, "valid config rejected: %d", rc);
+    int ams = (cfg.flags & SWIFTADAM_FLAG_AMSGRAD) != 0;
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t step = take(&in, 8);
+        if (step & 1) step >>= 10;     /* usually representable, sometimes not */
+        int32_t r = swiftadam_set_tensor_step(s, i, step);
+        if (step > ((uint64_t)1 << 53)) REQUIRE(r == SWIFTADAM_ERR_INVALID_ARGUMENT, "step %llu accepted", (unsigned long long)step);
+        else REQUIRE(r == SWIFTADAM_OK, "step %llu rejected: %d", (unsigned long long)step, r);
+    }
+    float buf[MAXLEN];
+    for (size_t i = 0; i < n; i++) {
+        for (int w = 0; w < (ams ? 3 : 2); w++) {
+            for (size_t k = 0; k < lens[i]; k++) { uint32_t u = (uint32_t)take(&in, 4); memcpy(&buf[k], &u, 4); }
+            REQUIRE(swiftadam_set_moment(s, i, w, buf, lens[i]) == SWIFTADAM_OK, "set_moment");
+        }
+    }
+    size_t flip = (size_t)take(&in, 4), cut = (size_t)take(&in, 4);
+
+    uint8_t *a = NULL, *a2 = NULL, *b = NULL;
+    size_t na = 0, na2 = 0, nb = 0;
+    serialize_all(s, &a, &na);
+    serialize_all(s, &a2, &na2);
+    REQUIRE(na == na2 && memcmp(a, a2, na) == 0, "two serializations of one state differ");
+
+    swiftadam_state *r = NULL;
+    REQUIRE(swiftadam_deserialize(a, na, lens, n, &r) == SWIFTADAM_OK, "own checkpoint rejected");
+    serialize_all(r, &b, &nb);
+    REQUIRE(na == nb && memcmp(a, b, na) == 0, "bytes -> state -> bytes differs");
+
+    swiftadam_config c1, c2;
+    swiftadam_config_init(&c1, sizeof c1);
+    swiftadam_config_init(&c2, sizeof c2);
+    REQUIRE(swiftadam_get_config(r, &c2) == SWIFTADAM_OK && swiftadam_get_config(s, &c1) == SWIFTADAM_OK, "get_config");
+    REQUIRE(memcmp(&c1.lr, &cfg.lr, 5 * sizeof(double)) == 0 && c1.flags == cfg.flags, "config not kept bit for bit");
+    REQUIRE(memcmp(&c1.lr, &c2.lr, 5 * sizeof(double)) == 0 && c1.flags == c2.flags, "config differs after round trip");
+    for (size_t i = 0; i < n; i++) {
+        size_t l1 = 0, l2 = 0;
+        uint64_t s1 = 0, s2 = 0;
+        swiftadam_tensor_length(r, i, &l2);
+        swiftadam_tensor_length(s, i, &l1);
+        swiftadam_tensor_step(s, i, &s1);
+        swiftadam_tensor_step(r, i, &s2);
+        REQUIRE(l1 == lens[i] && l2 == lens[i] && s1 == s2, "tensor %zu: length/step differ", i);
+        for (int w = 0; w < (ams ? 3 : 2); w++) {
+            float m1[MAXLEN + 1], m2[MAXLEN + 1];
+            REQUIRE(swiftadam_get_moment(s, i, w, m1, MAXLEN + 1) == SWIFTADAM_OK, "get_moment");
+            REQUIRE(swiftadam_get_moment(r, i, w, m2, MAXLEN + 1) == SWIFTADAM_OK, "get_moment");
+            REQUIRE(memcmp(m1, m2, lens[i] * sizeof(float)) == 0, "tensor %zu moment %d differs", i, w);
+        }
+    }
+
+    /* every single-bit flip is rejected (CRC-32C: all of them, not a sample) */
+    size_t bit = flip % (8 * na);
+    a2[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    swiftadam_state *bad = (swiftadam_state *)0x5a;
+    rc = swiftadam_deserialize(a2, na, NULL, 0, &bad);
+    REQUIRE(rc < 0 && bad == (swiftadam_state *)0x5a, "bit %zu flipped: accepted (%d)", bit, rc);
+    /* any truncation, and one trailing byte, are rejected */
+    rc = swiftadam_deserialize(a, cut % na, NULL, 0, &bad);
+    REQUIRE(rc == SWIFTADAM_ERR_CORRUPT || rc == SWIFTADAM_ERR_BAD_MAGIC, "cut at %zu: %d", cut % na, rc);
+    a[na] = 0;
+    rc = swiftadam_deserialize(a, na + 1, NULL, 0, &bad);
+    REQUIRE(rc == SWIFTADAM_ERR_CORRUPT, "one trailing byte: %d", rc);
+
+    /* both states take the same step, bit for bit (gradients from the rest of the input) */
+    float p1[MAXT * MAXLEN + 1], p2[MAXT * MAXLEN + 1], g[MAXT * MAXLEN + 1];
+    float *pp1[MAXT], *pp2[MAXT];
+    const float *gg[MAXT];
+    for (size_t k = 0; k < total; k++) {
+        uint32_t u = (uint32_t)take(&in, 4);
+        memcpy(&g[k], &u, 4);
+        p1[k] = p2[k] = (float)k * 0.01f;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) { pp1[i] = p1 + off; pp2[i] = p2 + off; gg[i] = (take(&in, 1) & 7) ? g + off : NULL; off += lens[i]; }
+    uint32_t sf = (uint32_t)take(&in, 1) & SWIFTADAM_STEP_SKIP_NONFINITE;
+    int32_t r1 = swiftadam_step(s, pp1, gg, n, sf), r2 = swiftadam_step(r, pp2, gg, n, sf);
+    REQUIRE(r1 == r2, "step: %d vs %d", r1, r2);
+    REQUIRE(memcmp(p1, p2, total * sizeof(float)) == 0, "params differ after one step");
+    free(a); free(a2); free(b);
+    serialize_all(s, &a, &na);
+    serialize_all(r, &b, &nb);
+    REQUIRE(na == nb && memcmp(a, b, na) == 0, "states differ after one step");
+    free(a); free(b);
+    REQUIRE(swiftadam_free(s) == SWIFTADAM_OK && swiftadam_free(r) == SWIFTADAM_OK, "free");
+    return 0;
+}

@@ -1,0 +1,40 @@
+/* The contents of the golden checkpoints in Tests/golden/ (format version 1), shared by
+ * make_golden.c (which wrote the files once, with library 0.1.0) and test_golden.c (which
+ * checks that every later library still reads them to exactly these values). Do not change
+ * a spec: add a new file instead. */
+#ifndef GOLDEN_SPEC_H
+#define GOLDEN_SPEC_H
+#include "swiftadam.h"
+#include <string.h>
+
+typedef struct {
+    const char *file;
+    size_t n;
+    size_t lens[4];
+    uint64_t steps[4];
+    double lr, beta1, beta2, eps, weight_decay;
+    uint32_t flags;
+} golden_spec;
+
+static const golden_spec GOLDEN[] = {
+    {"v1_single_default.ckpt", 1, {4}, {1}, 1e-3, 0.9, 0.999, 1e-8, 0.0, 0},
+    {"v1_group_amsgrad_maximize.ckpt", 3, {5, 0, 37}, {7, 0, 123456789},
+     0.0125, 0.8, 0.99, 1e-6, 0.03, SWIFTADAM_FLAG_AMSGRAD | SWIFTADAM_FLAG_MAXIMIZE},
+    {"v1_adamw_nobias.ckpt", 2, {16, 1}, {(uint64_t)1 << 53, 2},
+     3e-4, 0.0, 0.5, 0.0, 0.01, SWIFTADAM_FLAG_DECOUPLED_WEIGHT_DECAY | SWIFTADAM_FLAG_NO_BIAS_CORRECTION},
+    {"v1_all_flags_4tensors.ckpt", 4, {1, 2, 15, 64}, {3, 3, 3, 3},
+     1.0, 0.95, 0.9999, 1e-12, 1e-4, 0xF},
+};
+#define GOLDEN_COUNT (sizeof GOLDEN / sizeof *GOLDEN)
+#define STEPPED_FILE "v1_stepped_adam.ckpt"
+
+/* Moment `which` of tensor t, element i: multiples of 1/128, exact in float32; plus two
+ * bit patterns that must survive untouched: -0.0 and a subnormal. */
+static inline float golden_moment(size_t file, size_t t, int which, size_t i) {
+    if (t == 0 && i == 0 && which == 0 && file == 1) return -0.0f;
+    if (t == 0 && i == 1 && which == 0 && file == 1) return 1e-40f;
+    float sign = (which == 0 && i % 3 == 2) ? -1.0f : 1.0f;   /* exp_avg has both signs */
+    return sign * (float)((file + 1) * 10000 + (t + 1) * 1000 + (size_t)which * 100 + i) * 0.0078125f;
+}
+
+#endif

@@ -1,0 +1,53 @@
+/* Writes the golden checkpoints described in golden_spec.h into the current directory.
+ * Run once (they are committed); `make golden-regen` rebuilds them for inspection only:
+ * committed files must never be replaced, since they stand for checkpoints users have. */
+#include "golden_spec.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(void) {
+    for (size_t f = 0; f < GOLDEN_COUNT; f++) {
+        const golden_spec *g = &GOLDEN[f];
+        swiftadam_config cfg;
+        swiftadam_config_init(&cfg, sizeof cfg);
+        cfg.lr = g->lr; cfg.beta1 = g->beta1; cfg.beta2 = g->beta2; cfg.eps = g->eps;
+        cfg.weight_decay = g->weight_decay; cfg.flags = g->flags;
+        swiftadam_state *s = NULL;
+        if (swiftadam_create(g->lens, g->n, &cfg, &s) != SWIFTADAM_OK) { fprintf(stderr, "%s\n", swiftadam_last_error()); return 1; }
+        int moments = (g->flags & SWIFTADAM_FLAG_AMSGRAD) ? 3 : 2;
+        for (size_t t = 0; t < g->n; t++) {
+            if (swiftadam_set_tensor_step(s, t, g->steps[t]) != SWIFTADAM_OK) { fprintf(stderr, "%s\n", swiftadam_last_error()); return 1; }
+            float buf[64];
+            for (int w = 0; w < moments; w++) {
+                for (size_t i = 0; i < g->lens[t]; i++) buf[i] = golden_moment(f, t, w, i);
+                if (swiftadam_set_moment(s, t, w, buf, g->lens[t]) != SWIFTADAM_OK) { fprintf(stderr, "%s\n", swiftadam_last_error()); return 1; }
+            }
+        }
+        if (swiftadam_save(s, g->file) != SWIFTADAM_OK) { fprintf(stderr, "%s\n", swiftadam_last_error()); return 1; }
+        swiftadam_free(s);
+        printf("wrote %s\n", g->file);
+    }
+    /* A state that really stepped: 3 Adam steps (lr 0.01) on 8 params from 0 with
+     * grads (i - 3.5) / 10. Its moments are printed for test_golden.c (STEPPED_*). */
+    size_t len = 8;
+    swiftadam_config cfg;
+    swiftadam_config_init(&cfg, sizeof cfg);
+    cfg.lr = 0.01;
+    swiftadam_state *s = NULL;
+    float p[8] = {0}, g[8], m[8], v[8];
+    for (int i = 0; i < 8; i++) g[i] = ((float)i - 3.5f) / 10.0f;
+    if (swiftadam_create(&len, 1, &cfg, &s) != SWIFTADAM_OK) return 1;
+    for (int k = 0; k < 3; k++) if (swiftadam_step_tensor(s, p, g, 8, 0) != SWIFTADAM_OK) return 1;
+    if (swiftadam_save(s, STEPPED_FILE) != SWIFTADAM_OK) return 1;
+    swiftadam_get_moment(s, 0, SWIFTADAM_MOMENT_EXP_AVG, m, 8);
+    swiftadam_get_moment(s, 0, SWIFTADAM_MOMENT_EXP_AVG_SQ, v, 8);
+    printf("wrote %s\nexp_avg:    ", STEPPED_FILE);
+    for (int i = 0; i < 8; i++) printf("%a, ", (double)m[i]);
+    printf("\nexp_avg_sq: ");
+    for (int i = 0; i < 8; i++) printf("%a, ", (double)v[i]);
+    printf("\nparams:     ");
+    for (int i = 0; i < 8; i++) printf("%a, ", (double)p[i]);
+    printf("\n");
+    swiftadam_free(s);
+    return 0;
+}
