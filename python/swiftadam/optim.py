@@ -182,6 +182,14 @@ def _read_state_value(v, what):
 # ---- one native state per param group ------------------------------------------------
 
 
+def _skipped(rc):
+    """The status of a native step: False if it ran, True if SWIFTADAM_STEP_SKIPPED; raises
+    SwiftAdamError on an error."""
+    if rc < 0:
+        _check(rc, "swiftadam_step")
+    return rc != 0
+
+
 def _flat_layout(natives, key):
     """(key, total elements, [(native, byte offsets of its grads, writable view of its grad
     pointer array)]) for Adam.step_flat."""
@@ -599,11 +607,7 @@ class Adam:
         skipped = False
         for nat, offsets, view in cache[2]:
             np.add(offsets, base, out=view)
-            rc = _step_group(nat.handle, nat.pptrs, nat.gptrs, nat.cn, flags)
-            if rc:
-                if rc < 0:
-                    _check(rc, "swiftadam_step")
-                skipped = True
+            skipped |= _skipped(_step_group(nat.handle, nat.pptrs, nat.gptrs, nat.cn, flags))
         return not skipped
 
     def _step_general(self, grads, flags):
@@ -650,11 +654,9 @@ class Adam:
                 rc = _step_tensor(nat.handle, nat.p0, a, nat.csize0, flags)
             else:
                 rc = _step_group(nat.handle, nat.pptrs, nat.gptrs, nat.cn, flags)
-            if rc:
-                if rc < 0:
-                    _check(rc, "swiftadam_step")
-                skipped = True
+            skipped |= _skipped(rc)
         return not skipped
+
     @staticmethod
     def _grads_as_list(grads):
         if isinstance(grads, _ndarray):
