@@ -248,12 +248,18 @@ int32_t swiftadam_tensor_step(swiftadam_state *state, size_t index, uint64_t *ou
 int32_t swiftadam_set_tensor_step(swiftadam_state *state, size_t index, uint64_t step);
 
 /*
- * swiftadam_get_num_threads / swiftadam_set_num_threads: threads a step may use on this
- * state. set 0 = the default (env SWIFTADAM_NUM_THREADS, else the available cores).
- * Results are bit-identical for any thread count.
- * Errors: NULL_POINTER (get, out NULL); INVALID_HANDLE; BUSY; INVALID_ARGUMENT (n > 256).
+ * swiftadam_get_num_threads: *out = threads a step of this state may use (the value set,
+ * or the default when 0 was set). Steps of fewer than 131072 elements always run on the
+ * calling thread alone. Errors: NULL_POINTER; INVALID_HANDLE; BUSY.
  */
 int32_t swiftadam_get_num_threads(swiftadam_state *state, size_t *out);
+
+/*
+ * swiftadam_set_num_threads: threads a step of this state may use; 0 = the default (env
+ * SWIFTADAM_NUM_THREADS if 1..256, else the online cores, at most 64). The workers belong
+ * to this state, start on first need and end in swiftadam_free. Results are bit-identical
+ * for any thread count. Errors: INVALID_HANDLE; BUSY; INVALID_ARGUMENT (num_threads > 256).
+ */
 int32_t swiftadam_set_num_threads(swiftadam_state *state, size_t num_threads);
 
 /* ---- step --------------------------------------------------------------------------- */
