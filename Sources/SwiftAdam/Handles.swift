@@ -1,5 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import SwiftAdamCore
-import Synchronization
 import CSwiftAdam
 
 /// Live states, keyed by the opaque address handed to C. A handle is looked up here
@@ -12,7 +16,22 @@ final class Entry {
     init(_ s: AdamState) { state = s }
 }
 
-let registry = Mutex<[UInt: Entry]>([:])
+/// The table behind a pthread mutex (not Synchronization.Mutex, whose futex calls
+/// ThreadSanitizer cannot see: a TSan run would report the lock's own accesses as races).
+final class Registry: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var table: [UInt: Entry] = [:]
+
+    init() { pthread_mutex_init(mutex, nil) }
+
+    func withLock<R>(_ body: (inout [UInt: Entry]) -> R) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&table)
+    }
+}
+
+let registry = Registry()
 
 enum Handles {
     static func register(_ state: AdamState) -> OpaquePointer {

@@ -76,4 +76,17 @@ if [ "${SANITIZE_SWIFT_TEST:-1}" = 1 ]; then
     fi
     grep -E "Executed [0-9]+ tests" "$S/out/swift_test.log" | tail -n 1 | sed 's/^/   swift test: /'
 fi
+if [ "${SANITIZE_SWIFT_TEST:-1}" = 1 ]; then
+    # Same-state BUSY stress, states stepping in parallel, thread-count identity.
+    step "swift test --sanitize=thread (concurrency and worker-pool tests)"
+    T=.build-tsan
+    mkdir -p "$T"
+    if ! TSAN_OPTIONS=halt_on_error=1 swift test --scratch-path "$T" --sanitize=thread \
+        --filter "ConcurrencyTests|ThreadIdentityTests" > "$T/swift_test_tsan.log" 2>&1 \
+        || grep -q "ThreadSanitizer" "$T/swift_test_tsan.log"; then
+        grep -E -A12 "ThreadSanitizer|error|failed" "$T/swift_test_tsan.log" | head -80
+        echo "== sanitize: swift test under TSan FAILED (log $T/swift_test_tsan.log)" >&2; exit 1
+    fi
+    grep -E "Executed [0-9]+ tests" "$T/swift_test_tsan.log" | tail -n 1 | sed 's/^/   swift test (TSan): /'
+fi
 step "all clean"
