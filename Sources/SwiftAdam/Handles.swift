@@ -45,16 +45,18 @@ enum Handles {
     static func with<R>(_ handle: OpaquePointer?, _ body: (AdamState) throws(AdamError) -> R) throws(AdamError) -> R {
         guard let handle else { throw AdamError(.nullPointer, "state is NULL") }
         let key = UInt(bitPattern: handle)
-        let entry: Entry? = registry.withLock { table in
-            guard let e = table[key], !e.inUse else { return nil }
+        // One lock decides: live and free -> ours; live and in use -> BUSY; absent -> invalid.
+        let claimed: Result<Entry, AdamError> = registry.withLock { table in
+            guard let e = table[key] else {
+                return .failure(AdamError(.invalidHandle, "state \(handle) is not a live SwiftAdam state (freed, or never created)"))
+            }
+            if e.inUse {
+                return .failure(AdamError(.busy, "state \(handle) is in use by another call (calls on one state are not queued)"))
+            }
             e.inUse = true
-            return e
+            return .success(e)
         }
-        guard let entry else {
-            let known = registry.withLock { $0[key] != nil }
-            if known { throw AdamError(.busy, "state \(handle) is in use by another call (calls on one state are not queued)") }
-            throw AdamError(.invalidHandle, "state \(handle) is not a live SwiftAdam state (freed, or never created)")
-        }
+        let entry = try claimed.get()
         defer { registry.withLock { _ in entry.inUse = false } }
         return try body(entry.state)
     }
