@@ -19,22 +19,28 @@ func assertULP(_ got: Float, _ want: Double, maxULP: Double, scale: Double? = ni
 
 func hexBits(_ x: Float) -> String { "0x" + String(x.bitPattern, radix: 16) + " (\(x))" }
 
-/// Bit-for-bit equality of two float arrays; on failure reports how many differ and the
-/// first few with both bit patterns.
-@discardableResult
-func assertBitsEqual(_ got: [Float], _ want: [Float], _ context: @autoclosure () -> String,
-                     file: StaticString = #filePath, line: UInt = #line) -> Bool {
+/// Element-wise comparison with `same`; on failure reports how many elements differ and
+/// the first few with both bit patterns.
+private func assertElements(_ got: [Float], _ want: [Float], _ context: () -> String,
+                            same: (Float, Float) -> Bool, file: StaticString, line: UInt) -> Bool {
     if got.count != want.count {
         XCTFail("\(context()): length \(got.count) != \(want.count)", file: file, line: line)
         return false
     }
     var bad: [Int] = []
-    for i in 0..<got.count where got[i].bitPattern != want[i].bitPattern { bad.append(i) }
+    for i in 0..<got.count where !same(got[i], want[i]) { bad.append(i) }
     if bad.isEmpty { return true }
     let shown = bad.prefix(4).map { "[\($0)] got \(hexBits(got[$0])) want \(hexBits(want[$0]))" }
     XCTFail("\(context()): \(bad.count) of \(got.count) elements differ: \(shown.joined(separator: ", "))",
             file: file, line: line)
     return false
+}
+
+/// Bit-for-bit equality of two float arrays.
+@discardableResult
+func assertBitsEqual(_ got: [Float], _ want: [Float], _ context: @autoclosure () -> String,
+                     file: StaticString = #filePath, line: UInt = #line) -> Bool {
+    assertElements(got, want, context, same: { $0.bitPattern == $1.bitPattern }, file: file, line: line)
 }
 
 /// Bit-for-bit equality except that any NaN matches any NaN. This is what "bit-identical
@@ -46,17 +52,7 @@ func assertBitsEqual(_ got: [Float], _ want: [Float], _ context: @autoclosure ()
 @discardableResult
 func assertBitsEqualExceptNaNPayload(_ got: [Float], _ want: [Float], _ context: @autoclosure () -> String,
                                      file: StaticString = #filePath, line: UInt = #line) -> Bool {
-    if got.count != want.count {
-        XCTFail("\(context()): length \(got.count) != \(want.count)", file: file, line: line)
-        return false
-    }
-    var bad: [Int] = []
-    for i in 0..<got.count where !sameValue(got[i], want[i]) { bad.append(i) }
-    if bad.isEmpty { return true }
-    let shown = bad.prefix(4).map { "[\($0)] got \(hexBits(got[$0])) want \(hexBits(want[$0]))" }
-    XCTFail("\(context()): \(bad.count) of \(got.count) elements differ: \(shown.joined(separator: ", "))",
-            file: file, line: line)
-    return false
+    assertElements(got, want, context, same: sameValue, file: file, line: line)
 }
 
 /// Same value or both NaN (for comparisons with an independent emulation, where the NaN
@@ -65,14 +61,7 @@ func sameValue(_ a: Float, _ b: Float) -> Bool { a.bitPattern == b.bitPattern ||
 
 func assertSameValues(_ got: [Float], _ want: [Float], _ context: @autoclosure () -> String,
                       file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(got.count, want.count, context(), file: file, line: line)
-    var bad: [Int] = []
-    for i in 0..<min(got.count, want.count) where !sameValue(got[i], want[i]) { bad.append(i) }
-    if !bad.isEmpty {
-        let shown = bad.prefix(4).map { "[\($0)] got \(hexBits(got[$0])) want \(hexBits(want[$0]))" }
-        XCTFail("\(context()): \(bad.count) of \(got.count) elements differ: \(shown.joined(separator: ", "))",
-                file: file, line: line)
-    }
+    assertElements(got, want, context, same: sameValue, file: file, line: line)
 }
 
 func assertBytesEqual(_ got: [UInt8], _ want: [UInt8], _ context: @autoclosure () -> String,
