@@ -1,3 +1,5 @@
+import AdamKernelBase
+
 /// The moments of one tensor group, and how they are laid out.
 public enum Moment: Int, Sendable, CaseIterable {
     case expAvg = 0, expAvgSq = 1, maxExpAvgSq = 2
@@ -10,16 +12,19 @@ public enum Moment: Int, Sendable, CaseIterable {
     }
 }
 
-/// Optimizer state for one group of float32 tensors (torch's param group).
+/// Optimizer state for one group of float32 or float64 tensors (torch's param group).
 /// All memory is allocated in `init` and never reallocated: m, v and (amsgrad) vmax
-/// live in one arena, each tensor's slice starting on a 64-byte boundary.
+/// live in one arena of the state's dtype, each tensor's slice starting on a 64-byte
+/// boundary.
 public final class AdamState {
     public let lengths: [Int]
-    /// Float offset of each tensor inside one moment region.
+    /// The element type of the tensors and of the moments.
+    public let dtype: DType
+    /// Element offset of each tensor inside one moment region.
     let offsets: [Int]
-    /// Floats per moment region (sum of padded lengths).
-    let regionFloats: Int
-    let storage: AlignedFloats
+    /// Elements per moment region (sum of padded lengths).
+    let regionElements: Int
+    let storage: AlignedStorage
     public internal(set) var steps: [UInt64]
     public internal(set) var hyper: Hyperparameters
     /// 0 = default (SWIFTADAM_NUM_THREADS or available cores).
@@ -29,7 +34,7 @@ public final class AdamState {
     /// The largest step count we accept: torch keeps `step` as a float64 tensor.
     public static let maxStep: UInt64 = 1 << 53
 
-    public init(lengths: [Int], hyper: Hyperparameters) throws(AdamError) {
+    public init(lengths: [Int], hyper: Hyperparameters, dtype: DType = .float32) throws(AdamError) {
         if lengths.isEmpty {
             throw AdamError(.invalidArgument, "num_tensors must be >= 1, got 0")
         }
@@ -40,15 +45,20 @@ public final class AdamState {
         for (i, n) in lengths.enumerated() {
             if n < 0 { throw AdamError(.overflow, "lengths[\(i)] = \(UInt(bitPattern: n)) does not fit in a signed size") }
             offsets.append(total)
-            total = try checkedAdd(total, try paddedFloats(n), "total state size at lengths[\(i)] = \(n)")
+            total = try checkedAdd(total, try paddedElements(n, dtype), "total state size at lengths[\(i)] = \(n)")
         }
         let regions = hyper.flags.contains(.amsgrad) ? 3 : 2
-        let all = try checkedMul(total, regions, "state of \(total) floats x \(regions) moments")
-        _ = try checkedMul(all, MemoryLayout<Float>.stride, "state of \(all) floats")
-        storage = try AlignedFloats(count: all)
+        let all = try checkedMul(total, regions, "state of \(total) elements x \(regions) moments")
+        let bytes = try checkedMul(all, dtype.elementBytes, "state of \(all) \(dtype.name) elements")
+        storage = try AlignedStorage(bytes: bytes)
+        switch dtype {
+        case .float32: storage.raw.bindMemory(to: Float.self, capacity: all)
+        case .float64: storage.raw.bindMemory(to: Double.self, capacity: all)
+        }
         self.lengths = lengths
+        self.dtype = dtype
         self.offsets = offsets
-        regionFloats = total
+        regionElements = total
         steps = [UInt64](repeating: 0, count: lengths.count)
         self.hyper = hyper
         pool = WorkerPool()
@@ -62,9 +72,15 @@ public final class AdamState {
     /// Base of moment `which` of tensor `i`; nil for vmax without amsgrad.
     /// `i` must be a valid index (callers check with `checkIndex`).
     @inline(__always)
-    func pointer(_ which: Moment, _ i: Int) -> UnsafeMutablePointer<Float>? {
+    func rawPointer(_ which: Moment, _ i: Int) -> UnsafeMutableRawPointer? {
         if which == .maxExpAvgSq && !amsgrad { return nil }
-        return storage.base + which.rawValue * regionFloats + offsets[i]
+        return storage.raw + (which.rawValue * regionElements + offsets[i]) * dtype.elementBytes
+    }
+
+    /// rawPointer as T; T must be the state's dtype (callers check with `checkDType`).
+    @inline(__always)
+    func pointer<T: AdamElement>(_ which: Moment, _ i: Int, _: T.Type) -> UnsafeMutablePointer<T>? {
+        rawPointer(which, i)?.assumingMemoryBound(to: T.self)
     }
 
     public func checkIndex(_ i: Int) throws(AdamError) {
@@ -94,9 +110,11 @@ public final class AdamState {
         steps[i] = step
     }
 
-    public func copyMoment(_ which: Moment, _ i: Int, to out: UnsafeMutablePointer<Float>, capacity: Int) throws(AdamError) {
+    public func copyMoment<T: AdamElement>(_ which: Moment, _ i: Int, to out: UnsafeMutablePointer<T>,
+                                           capacity: Int) throws(AdamError) {
+        try checkDType(T.self, "get_moment" + (T.self == Double.self ? "_f64" : ""))
         try checkIndex(i)
-        guard let src = pointer(which, i) else {
+        guard let src = pointer(which, i, T.self) else {
             throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
         }
         let n = lengths[i]
@@ -106,9 +124,11 @@ public final class AdamState {
         out.update(from: src, count: n)
     }
 
-    public func setMoment(_ which: Moment, _ i: Int, from src: UnsafePointer<Float>, count: Int) throws(AdamError) {
+    public func setMoment<T: AdamElement>(_ which: Moment, _ i: Int, from src: UnsafePointer<T>,
+                                          count: Int) throws(AdamError) {
+        try checkDType(T.self, "set_moment" + (T.self == Double.self ? "_f64" : ""))
         try checkIndex(i)
-        guard let dst = pointer(which, i) else {
+        guard let dst = pointer(which, i, T.self) else {
             throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
         }
         let n = lengths[i]

@@ -46,9 +46,4 @@ public enum Backend: String, CaseIterable, Sendable {
         default: return scalarKernels
         }
     }
-
-    @inline(__always)
-    func allFinite(_ g: UnsafePointer<Float>, count: Int) -> Bool {
-        kernels.f32.allFinite(g, count)
-    }
 }
