@@ -74,10 +74,12 @@ bench: $(OUT)/bench_adam $(VENV)/.installed
 	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --python $(VPY)
 
 # ---- Hardening (issue 5): bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
-HARD_C := test_matrix test_leaks test_reader_limits
+HARD_C := test_matrix test_leaks test_reader_limits test_paths
 $(addprefix $(OUT)/,$(HARD_C)): $(OUT)/%: Tests/c/%.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+
+$(OUT)/test_paths: Tests/c/forked_case.h
 
 $(OUT)/test_golden: Tests/golden/test_golden.c Tests/golden/golden_spec.h include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
@@ -101,6 +103,7 @@ test-hardening: $(HARD_BIN)
 	$(OUT)/test_golden Tests/golden
 	LD_PRELOAD=$(CURDIR)/$(OUT)/failshim.so $(OUT)/test_failed_saves
 	$(OUT)/kill_save $(OUT)/kill_save.d $(KILL_TRIALS)
+	$(OUT)/test_paths
 
 # The same with long runs: 2000 SIGKILLs, 10^6 leak-check cycles.
 hardening-long: $(HARD_BIN)
