@@ -79,7 +79,12 @@ $(addprefix $(OUT)/,$(HARD_C)): $(OUT)/%: Tests/c/%.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
 
-$(OUT)/test_paths: Tests/c/forked_case.h
+# Reaches the library only through dlopen: not linked with it.
+$(OUT)/test_unload: Tests/c/test_unload.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Iinclude $< -ldl -lpthread -o $@
+
+$(OUT)/test_paths $(OUT)/test_unload: Tests/c/forked_case.h
 
 $(OUT)/test_golden: Tests/golden/test_golden.c Tests/golden/golden_spec.h include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
@@ -93,7 +98,7 @@ $(OUT)/test_failed_saves $(OUT)/kill_save: $(OUT)/%: Tests/hardening/%.c include
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -ldl -o $@
 
-HARD_BIN := $(addprefix $(OUT)/,$(HARD_C) test_golden failshim.so test_failed_saves kill_save)
+HARD_BIN := $(addprefix $(OUT)/,$(HARD_C) test_golden failshim.so test_failed_saves kill_save test_unload)
 KILL_TRIALS ?= 200
 .PHONY: test-hardening hardening-long golden-regen
 test-hardening: $(HARD_BIN)
@@ -104,6 +109,7 @@ test-hardening: $(HARD_BIN)
 	LD_PRELOAD=$(CURDIR)/$(OUT)/failshim.so $(OUT)/test_failed_saves
 	$(OUT)/kill_save $(OUT)/kill_save.d $(KILL_TRIALS)
 	$(OUT)/test_paths
+	$(OUT)/test_unload $(CURDIR)/$(LIB) 2000
 
 # The same with long runs: 2000 SIGKILLs, 10^6 leak-check cycles.
 hardening-long: $(HARD_BIN)

@@ -34,6 +34,10 @@
  * Threads: different states may be used from different threads at the same time. Calls
  * on ONE state are not queued: a call that finds another call on the same state still
  * running returns SWIFTADAM_ERR_BUSY and does nothing.
+ *
+ * Unloading: once loaded, the library stays mapped until the process ends (it is linked
+ * with -z nodelete): dlclose does not unmap it, a later dlopen gets the same instance,
+ * and threads that exit after a dlclose still free their error text safely.
  */
 #ifndef SWIFTADAM_H
 #define SWIFTADAM_H
@@ -149,7 +153,9 @@ const char *swiftadam_status_string(int32_t status);
  * swiftadam_last_error: what went wrong in the most recent failed call made BY THIS
  * THREAD (argument name, expected vs got). "" if no call on this thread has failed.
  * Returns a pointer owned by the library, valid until the next failing call on this
- * thread. Successful calls do not clear it.
+ * thread. Successful calls do not clear it. The text lives under one pthread key, taken
+ * on the first failure; if the process has no key left (PTHREAD_KEYS_MAX), calls still
+ * return their status but the text is a fixed note saying so.
  */
 const char *swiftadam_last_error(void);
 
