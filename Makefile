@@ -74,10 +74,17 @@ bench: $(OUT)/bench_adam $(VENV)/.installed
 	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --python $(VPY)
 
 # ---- Hardening (issue 5): bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
-HARD_C := test_matrix test_leaks test_reader_limits
+HARD_C := test_matrix test_leaks test_reader_limits test_paths
 $(addprefix $(OUT)/,$(HARD_C)): $(OUT)/%: Tests/c/%.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+
+# Reaches the library only through dlopen: not linked with it.
+$(OUT)/test_unload: Tests/c/test_unload.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Iinclude $< -ldl -lpthread -o $@
+
+$(OUT)/test_paths $(OUT)/test_unload: Tests/c/forked_case.h
 
 $(OUT)/test_golden: Tests/golden/test_golden.c Tests/golden/golden_spec.h include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
@@ -91,7 +98,7 @@ $(OUT)/test_failed_saves $(OUT)/kill_save: $(OUT)/%: Tests/hardening/%.c include
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -ldl -o $@
 
-HARD_BIN := $(addprefix $(OUT)/,$(HARD_C) test_golden failshim.so test_failed_saves kill_save)
+HARD_BIN := $(addprefix $(OUT)/,$(HARD_C) test_golden failshim.so test_failed_saves kill_save test_unload)
 KILL_TRIALS ?= 200
 .PHONY: test-hardening hardening-long golden-regen
 test-hardening: $(HARD_BIN)
@@ -101,6 +108,8 @@ test-hardening: $(HARD_BIN)
 	$(OUT)/test_golden Tests/golden
 	LD_PRELOAD=$(CURDIR)/$(OUT)/failshim.so $(OUT)/test_failed_saves
 	$(OUT)/kill_save $(OUT)/kill_save.d $(KILL_TRIALS)
+	$(OUT)/test_paths
+	$(OUT)/test_unload $(CURDIR)/$(LIB) 2000
 
 # The same with long runs: 2000 SIGKILLs, 10^6 leak-check cycles.
 hardening-long: $(HARD_BIN)

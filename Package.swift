@@ -32,7 +32,11 @@ let package = Package(
         .target(
             name: "SwiftAdam",
             dependencies: ["SwiftAdamCore", "CSwiftAdam"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: [.swiftLanguageMode(.v5)],
+            // dlclose must not unmap the library: threads keep its pthread-key destructor
+            // (last error text) and the statically linked Swift runtime's state after a
+            // host unloads it, and every reload would leak another key.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-znodelete"])]
         ),
         .testTarget(
             name: "SwiftAdamTests",

@@ -34,6 +34,10 @@
  * Threads: different states may be used from different threads at the same time. Calls
  * on ONE state are not queued: a call that finds another call on the same state still
  * running returns SWIFTADAM_ERR_BUSY and does nothing.
+ *
+ * Unloading: once loaded, the library stays mapped until the process ends (it is linked
+ * with -z nodelete): dlclose does not unmap it, a later dlopen gets the same instance,
+ * and threads that exit after a dlclose still free their error text safely.
  */
 #ifndef SWIFTADAM_H
 #define SWIFTADAM_H
@@ -149,7 +153,9 @@ const char *swiftadam_status_string(int32_t status);
  * swiftadam_last_error: what went wrong in the most recent failed call made BY THIS
  * THREAD (argument name, expected vs got). "" if no call on this thread has failed.
  * Returns a pointer owned by the library, valid until the next failing call on this
- * thread. Successful calls do not clear it.
+ * thread. Successful calls do not clear it. The text lives under one pthread key, taken
+ * on the first failure; if the process has no key left (PTHREAD_KEYS_MAX), calls still
+ * return their status but the text is a fixed note saying so.
  */
 const char *swiftadam_last_error(void);
 
@@ -351,9 +357,17 @@ int32_t swiftadam_deserialize(const void *buf, size_t size, const size_t *expect
  * "<path>.tmp" in the same directory, fsync, rename over path, fsync the directory. A crash
  * at any moment leaves at path either the old file or the new one, never a torn one; at
  * most one temporary file is left behind (and reused by the next save).
- * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; IO (message has the failing call, path and
- * errno text). An IO error before the rename leaves the previous file at path intact and
- * removes the temporary file; one after it (opening or fsyncing the directory) means the
+ * Paths are bytes: path and "<path>.tmp" reach the kernel exactly as given (no decoding,
+ * so names that are not UTF-8 are distinct files). Messages show such bytes as \xNN.
+ * Only a regular file or nothing is replaced at path: a symbolic link there is refused,
+ * not replaced and not followed (save to the file it points to), and so are a directory,
+ * FIFO, socket or device. A pre-existing "<path>.tmp" is reused only if it is a regular
+ * file with no other name: a symlink, hard link, FIFO, device or directory there is
+ * refused (IO at once, never blocking) and left in place, and nothing is written through it.
+ * Errors: NULL_POINTER; INVALID_ARGUMENT (path is ""); INVALID_HANDLE; BUSY; IO (message
+ * has the failing call or the refusal, the path and errno text). An IO error before the
+ * rename leaves the previous file at path intact and removes its temporary file (never a
+ * refused one); one after it (opening or fsyncing the directory) means the
  * new, complete checkpoint is at path but its durability could not be confirmed.
  */
 int32_t swiftadam_save(swiftadam_state *state, const char *path);
@@ -361,7 +375,10 @@ int32_t swiftadam_save(swiftadam_state *state, const char *path);
 /*
  * swiftadam_load: swiftadam_deserialize on the contents of the file at `path`, streamed:
  * the moments are read straight into the new state (no second copy in memory).
- * Errors: those of swiftadam_deserialize, and IO (cannot open or read path).
+ * path is bytes, as for swiftadam_save; a symbolic link is followed. Anything but a regular
+ * file (directory, FIFO, socket, device) is refused without blocking.
+ * Errors: those of swiftadam_deserialize, INVALID_ARGUMENT (path is ""), and IO (path is
+ * not a regular file, or cannot be opened or read).
  */
 int32_t swiftadam_load(const char *path, const size_t *expected_lengths,
                        size_t expected_count, swiftadam_state **out);
