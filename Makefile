@@ -10,6 +10,11 @@ LIB        := .build/release/libSwiftAdam.so
 CC         ?= cc
 CFLAGS     ?= -O2 -Wall -Wextra -Werror
 OUT        := out
+# The ABI major is in the SONAME (Package.swift links it in); the build directory gets the
+# SONAME link that binaries linked with -lSwiftAdam look for at run time.
+VERSION    := $(shell sed -n 's/^\#define SWIFTADAM_VERSION_STRING "\(.*\)"/\1/p' include/swiftadam.h)
+SOMAJOR    := $(firstword $(subst ., ,$(VERSION)))
+SONAME     := libSwiftAdam.so.$(SOMAJOR)
 
 .PHONY: all build test test-swift test-c test-python demo bench venv clean
 
@@ -18,10 +23,12 @@ all: build
 # Release library with the Swift runtime linked in: C and Python users need no toolchain.
 build: $(LIB)
 $(LIB): Package.swift $(shell find Sources include -type f)
+	@rm -f $(LIB)   # SwiftPM does not track the version script: make it relink
 	$(SWIFT) build -c release -Xswiftc -static-stdlib
+	ln -sf libSwiftAdam.so .build/release/$(SONAME)
 	@if ldd $(LIB) | grep -q libswift; then echo "error: $(LIB) depends on libswift*" >&2; exit 1; fi
 
-test: test-swift test-c test-python test-hardening
+test: test-swift test-c test-python test-hardening test-packaging
 
 test-swift:
 	$(SWIFT) test
@@ -43,6 +50,11 @@ test-c: $(OUT)/test_capi $(OUT)/hello
 	done; test $$(grep -h 'trajectory hash' test_capi.*.log | sort -u | wc -l) -eq 1
 	cd $(OUT) && ./test_capi
 	$(OUT)/hello | tee /dev/stderr | grep -q "x = 3.0000 3.0000 3.0000 3.0000"
+
+# ---- Packaging: exported symbols, SONAME, install, wheel, FFI examples ----
+.PHONY: test-packaging
+test-packaging: $(LIB)
+	Tests/packaging/check_library.sh $(LIB)
 
 # The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo.
 $(VENV)/.ready: python/pyproject.toml

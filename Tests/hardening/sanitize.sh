@@ -26,8 +26,10 @@ step() { echo "== sanitize: $* ($((SECONDS - t0)) s)"; }
 step "building the library with -sanitize=address (debug and release)"
 swift build -c debug --scratch-path "$S" --sanitize=address --product SwiftAdam 2>&1 | grep -v '^\[' || true
 test -f "$S/debug/libSwiftAdam.so"
+ln -sf libSwiftAdam.so "$S/debug/libSwiftAdam.so.0"   # the SONAME the C tests will look for
 swift build -c release --scratch-path "$S" --sanitize=address --product SwiftAdam 2>&1 | grep -v '^\[' || true
 test -f "$S/release/libSwiftAdam.so"
+ln -sf libSwiftAdam.so "$S/release/libSwiftAdam.so.0"
 
 mkdir -p "$S/out"
 for cfg in debug release; do
