@@ -52,9 +52,48 @@ test-c: $(OUT)/test_capi $(OUT)/hello
 	$(OUT)/hello | tee /dev/stderr | grep -q "x = 3.0000 3.0000 3.0000 3.0000"
 
 # ---- Packaging: exported symbols, SONAME, install, wheel, FFI examples ----
-.PHONY: test-packaging
-test-packaging: $(LIB)
-	Tests/packaging/check_library.sh $(LIB)
+.PHONY: install uninstall test-packaging test-install
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+INCLUDEDIR   ?= $(PREFIX)/include
+LIBDIR       ?= $(PREFIX)/lib
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# gdb, valgrind and elfutils find a gnu-debuglink file in the library's own directory and in
+# its .debug/ subdirectory under any prefix (Debian's /usr/lib/debug/... only serves /usr);
+# .debug/ keeps ldconfig from scanning it.
+DEBUGDIR     ?= $(LIBDIR)/.debug
+REALNAME     := libSwiftAdam.so.$(VERSION)
+DIST         := $(OUT)/dist
+
+# The installed library: symbols and DWARF moved to REALNAME.debug, linked by gnu-debuglink.
+$(DIST)/$(REALNAME): $(LIB)
+	@mkdir -p $(DIST)
+	objcopy --only-keep-debug $(LIB) $@.debug
+	objcopy --strip-all --add-gnu-debuglink=$@.debug $(LIB) $@
+
+install: $(DIST)/$(REALNAME)
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DEBUGDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/swiftadam.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 755 $(DIST)/$(REALNAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/libSwiftAdam.so
+	install -m 644 $(DIST)/$(REALNAME).debug $(DESTDIR)$(DEBUGDIR)/
+	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@version@|$(VERSION)|' \
+	    -e 's|@libdir@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@includedir@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    packaging/swiftadam.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/swiftadam.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/swiftadam.h $(DESTDIR)$(PKGCONFIGDIR)/swiftadam.pc \
+	    $(addprefix $(DESTDIR)$(LIBDIR)/,libSwiftAdam.so $(SONAME) $(REALNAME)) \
+	    $(DESTDIR)$(DEBUGDIR)/$(REALNAME).debug
+	[ ! -d $(DESTDIR)$(DEBUGDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DEBUGDIR)
+
+test-packaging: test-install
+
+# make install into a temporary prefix, then pkg-config + cc + run, exports, valgrind, uninstall.
+test-install: $(LIB)
+	MAKE="$(MAKE)" Tests/packaging/test_install.sh
 
 # The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo.
 $(VENV)/.ready: python/pyproject.toml
