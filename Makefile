@@ -89,7 +89,23 @@ uninstall:
 	    $(DESTDIR)$(DEBUGDIR)/$(REALNAME).debug
 	[ ! -d $(DESTDIR)$(DEBUGDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DEBUGDIR)
 
-test-packaging: test-install test-wheel
+test-packaging: test-install test-wheel test-examples
+
+# FFI examples, each checked against the README formula written in its own language.
+RUSTC ?= $(shell command -v rustc || echo $(HOME)/.cargo/bin/rustc)
+LINK  := -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release'
+.PHONY: test-examples
+$(OUT)/resume: examples/resume.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -ffp-contract=off -Iinclude $< $(LINK) -lm -o $@
+
+$(OUT)/adam_rs: examples/rust/main.rs $(LIB)
+	@mkdir -p $(OUT)
+	$(RUSTC) -O --edition 2021 $< -L.build/release -C link-arg=-Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+
+test-examples: $(OUT)/resume $(OUT)/adam_rs
+	$(OUT)/resume $(OUT)/resume.ckpt
+	$(OUT)/adam_rs $(OUT)/adam_rs.ckpt
 
 # A manylinux wheel for users without Swift: built here by `pip wheel`, then `auditwheel
 # repair` strips it and tags it with the glibc floor it finds (nothing to graft: the library
