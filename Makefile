@@ -103,9 +103,17 @@ $(OUT)/adam_rs: examples/rust/main.rs $(LIB)
 	@mkdir -p $(OUT)
 	$(RUSTC) -O --edition 2021 $< -L.build/release -C link-arg=-Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
 
-test-examples: $(OUT)/resume $(OUT)/adam_rs
+GO ?= go
+$(OUT)/adam_go: examples/go/main.go include/swiftadam.h $(LIB)
+	@command -v $(GO) > /dev/null || { echo "error: no go: apt-get install golang-go" >&2; exit 1; }
+	@mkdir -p $(OUT)
+	CGO_CFLAGS="-I$(CURDIR)/include" CGO_LDFLAGS="-L$(CURDIR)/.build/release -Wl,-rpath,$(CURDIR)/.build/release" \
+	    GOCACHE="$(CURDIR)/$(OUT)/gocache" $(GO) build -o $@ $<
+
+test-examples: $(OUT)/resume $(OUT)/adam_rs $(OUT)/adam_go
 	$(OUT)/resume $(OUT)/resume.ckpt
 	$(OUT)/adam_rs $(OUT)/adam_rs.ckpt
+	$(OUT)/adam_go $(OUT)/adam_go.ckpt
 
 # A manylinux wheel for users without Swift: built here by `pip wheel`, then `auditwheel
 # repair` strips it and tags it with the glibc floor it finds (nothing to graft: the library
