@@ -4,7 +4,9 @@ import PackageDescription
 // The shipped library exports only swiftadam_* (version node SWIFTADAM_0; the Swift runtime
 // linked into it stays local) and carries the ABI major in its SONAME. lld, not gold: gold
 // keeps GLOB_DAT relocations against metadata symbols the script made local. The script path
-// is absolute because the linker does not run in the package root.
+// is absolute because the linker does not run in the package root. Release only: SwiftPM
+// also passes a target's linker flags to the test executable, where the script would hide
+// the sanitizer runtimes' interceptors from the shared libraries (swift test --sanitize).
 let libraryLinkFlags = [
     "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/SwiftAdam/exports.map",
     "-Xlinker", "-soname=libSwiftAdam.so.0",
@@ -45,7 +47,7 @@ let package = Package(
             dependencies: ["SwiftAdamCore", "CSwiftAdam"],
             exclude: ["exports.map"],
             swiftSettings: [.swiftLanguageMode(.v5)],
-            linkerSettings: [.unsafeFlags(libraryLinkFlags)]
+            linkerSettings: [.unsafeFlags(libraryLinkFlags, .when(configuration: .release))]
         ),
         .testTarget(
             name: "SwiftAdamTests",
