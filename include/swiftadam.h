@@ -81,6 +81,13 @@ extern "C" {
 #define SWIFTADAM_ERR_CORRUPT            -13   /* truncated, trailing bytes, sizes inconsistent */
 #define SWIFTADAM_ERR_UNSUPPORTED        -14   /* unknown flag bit or newer config field set */
 
+/* Every defined status lies in [SWIFTADAM_STATUS_MIN, SWIFTADAM_STATUS_MAX] and every code
+ * in that range is defined: codes are never removed or renumbered, and a new error takes
+ * the next code below. An FFI binding need not copy the list: counting up from 0 and down
+ * from -1 until swiftadam_status_name says "SWIFTADAM_UNKNOWN_STATUS" enumerates them all. */
+#define SWIFTADAM_STATUS_MIN             -14
+#define SWIFTADAM_STATUS_MAX               1
+
 /* ---- hyperparameters -------------------------------------------------------------- */
 
 #define SWIFTADAM_FLAG_AMSGRAD                 (1u << 0) /* keep max_exp_avg_sq, use it */
@@ -139,7 +146,8 @@ uint32_t swiftadam_abi_version(void);
 
 /*
  * swiftadam_status_name: the macro name of a status code, e.g. "SWIFTADAM_ERR_BUSY".
- * Returns a static string; "SWIFTADAM_UNKNOWN_STATUS" for a code that is not defined.
+ * Returns a static string; "SWIFTADAM_UNKNOWN_STATUS" for a code that is not defined, i.e.
+ * outside [SWIFTADAM_STATUS_MIN, SWIFTADAM_STATUS_MAX] (enumerating: see the status codes).
  */
 const char *swiftadam_status_name(int32_t status);
 
@@ -276,6 +284,8 @@ int32_t swiftadam_set_num_threads(swiftadam_state *state, size_t num_threads);
  * readable floats (they may not overlap each other or another tensor). grads[i] == NULL
  * skips tensor i entirely (torch skips params whose .grad is None): its params,
  * moments and step count stay as they are. params[i] may be NULL only when grads[i] is.
+ * C does not convert `float **` to `const float *const *` implicitly (C++ does): pass an
+ * array `float *grads[]` as `(const float *const *)grads`.
  * step_flags: 0 or SWIFTADAM_STEP_SKIP_NONFINITE: then, if any grad element is NaN or
  * +-Inf, nothing at all is changed and SWIFTADAM_STEP_SKIPPED is returned (GradScaler's
  * found_inf). Without it non-finite values propagate as they do in torch.
