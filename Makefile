@@ -67,9 +67,11 @@ test-python: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VPY) examples/demo_digits.py --out $(OUT)
 
-# The digits MLP data-parallel on 2 ranks with swiftadam.distributed.ZeroAdam.
+# The digits MLP data-parallel on 2 ranks with swiftadam.distributed.ZeroAdam: one kernel and
+# one BLAS thread per rank (2 ranks x 2 threads on 2 cores fight MPI's busy-polling).
 demo-mpi: $(VENV)/.installed
-	SWIFTADAM_NUM_THREADS=1 $(VENV)/bin/mpiexec -n 2 $(VPY) -m mpi4py examples/demo_ddp.py --out $(OUT)
+	SWIFTADAM_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+	    $(VENV)/bin/mpiexec -n 2 $(VPY) -m mpi4py examples/demo_ddp.py --out $(OUT)
 
 # Performance table of issue 4 (figures, not pass/fail): one process per configuration.
 $(OUT)/bench_adam: benchmarks/bench_adam.c include/swiftadam.h $(LIB)

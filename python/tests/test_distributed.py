@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -25,12 +26,13 @@ needs_mpi = pytest.mark.skipif(not HAVE_MPI and not REQUIRED,
                                reason="mpi4py / mpiexec not installed (pip install swiftadam[mpi])")
 
 
-def launch(n, *args, results, **popen):
+def launch(n, *args, results, program=SCENARIOS):
     results.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, SWIFTADAM_NUM_THREADS="1", MPI_RESULTS=str(results))
-    return subprocess.Popen([str(MPIEXEC), "-n", str(n), sys.executable, str(SCENARIOS), *map(str, args)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, **popen)
+    env = dict(os.environ, SWIFTADAM_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               MPI_RESULTS=str(results))
+    return subprocess.Popen([str(MPIEXEC), "-n", str(n), sys.executable, "-m", "mpi4py", str(program),
+                             *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
 
 
 def read_results(results, n):
@@ -41,10 +43,10 @@ def read_results(results, n):
     return per_rank
 
 
-def run_mpi(n, *args, results, timeout=40):
+def run_mpi(n, *args, results, timeout=40, program=SCENARIOS):
     """Run a scenario on n ranks; fail on a non-zero exit or after `timeout` seconds."""
     assert HAVE_MPI, "mpi4py and the MPI wheel's mpiexec must be in the venv (make venv)"
-    p = launch(n, *args, results=results)
+    p = launch(n, *args, results=results, program=program)
     try:
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -52,6 +54,8 @@ def run_mpi(n, *args, results, timeout=40):
         out, _ = p.communicate()
         pytest.fail(f"mpiexec -n {n} {args[0]} did not finish within {timeout} s (deadlock?)\n{out[-4000:]}")
     assert p.returncode == 0, f"mpiexec -n {n} {args} exited {p.returncode}:\n{out[-6000:]}"
+    if program != SCENARIOS:
+        return out
     per_rank = read_results(results, n)
     assert all(per_rank), f"a rank reported nothing:\n{out[-4000:]}"
     return per_rank
@@ -181,3 +185,17 @@ def test_state_memory_per_rank_is_8_bytes_times_n_over_world(tmp_path):
         print(f"rank {x['rank']}: state {x['rss_delta'] / 2**20:.2f} MiB resident "
               f"(8*N/world = {expected / 2**20:.2f} MiB, N = {n})")
         assert 0.95 * expected <= x["rss_delta"] <= 1.05 * expected + (1 << 20), x
+
+
+@needs_mpi
+def test_demo_ddp_follows_the_single_process_loss_curve(tmp_path):
+    """examples/demo_ddp.py on 2 ranks (half of every batch each), 6 epochs: the same
+    global batches as the single-process run, so the loss curves must agree closely."""
+    demo = HERE.parents[1] / "examples" / "demo_ddp.py"
+    out = run_mpi(2, "--out", tmp_path, "--epochs", 6, results=tmp_path / "r", timeout=120, program=demo)
+    assert "params identical on all 2 ranks: True" in out, out[-3000:]
+    rel = float(re.search(r"largest relative difference (\S+)", out).group(1))
+    accs = re.search(r"test accuracy: ZeroAdam x2 ([\d.]+)%, single process ([\d.]+)%", out)
+    print(f"demo_ddp, 6 epochs: largest relative loss difference {rel:.2e}; accuracy {accs.groups()}")
+    assert rel < 1e-5 and float(accs.group(1)) >= 95.0, out[-3000:]
+    assert (tmp_path / "ddp_ckpt" / "manifest.json").exists()
