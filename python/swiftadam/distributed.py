@@ -281,6 +281,9 @@ class ZeroAdam:
 
     def _setup(self, params, defaults, comm):
         self._locals = None  # closed until built
+        if comm is not None and not isinstance(comm, MPI.Intracomm):
+            raise TypeError(f"comm must be an mpi4py MPI.Intracomm (e.g. MPI.COMM_WORLD), got "
+                            f"{type(comm).__qualname__}")
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self._lock = threading.Lock()
         err = sig = None
@@ -294,6 +297,7 @@ class ZeroAdam:
                     g.setdefault(k, v)
                 _probe(dtype, {k: g[k] for k in _HYPER}, f" (param_groups[{i}])")
             self._build(groups, arrays, dtype)
+            self.defaults = dict(defaults) if defaults else dict(self._pushed[0])
             sig = {"dtype": str(dtype), "shapes": tuple(p.shape for p in arrays),
                    "params per group": tuple(len(g["params"]) for g in groups),
                    **_hyper_fields(self._pushed)}
@@ -308,7 +312,6 @@ class ZeroAdam:
 
     def _build(self, groups, arrays, dtype):
         self.param_groups = groups
-        self.defaults = {k: v for k, v in groups[0].items() if k != "params"}
         self.dtype = dtype
         self._mpi = MPI.Datatype.fromcode(dtype.char)  # predefined (MPI.FLOAT...): SUM works on it
         self._arrays = arrays
@@ -813,6 +816,8 @@ def _read_manifest(directory):
             raise ValueError("tensor sizes do not add up to numel")
         if len(man["partition"]) != int(man["world_size"]) + 1 or man["partition"][-1] != n:
             raise ValueError("the partition does not cover numel")
+        for h in man["groups"]:
+            _normalize(h)  # every hyperparameter present and of the right kind
         for t in tensors:
             if not (0 <= int(t["group"]) < len(man["groups"])) or int(t["step"]) < 0:
                 raise ValueError(f"bad tensor entry {t!r}")

@@ -32,7 +32,7 @@ def emit(**kw):
 
 
 def bits(arrays):
-    return b"".join(np.ascontiguousarray(a).view(np.uint8).tobytes() for a in arrays)
+    return b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)
 
 
 def same_on_every_rank(arrays):
@@ -40,9 +40,9 @@ def same_on_every_rank(arrays):
     return all(x == mine for x in COMM.allgather(mine))
 
 
-def initial_params(seed=123):
+def initial_params(seed=123, dtype=np.float32):
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
+    return [rng.standard_normal(s).astype(dtype) for s in SHAPES]
 
 
 def as_views_of_one_buffer(arrays):
@@ -74,7 +74,7 @@ SKIP_AT = 5               # step where the last rank's grad holds Inf, with skip
 
 def expected_averages(raw, avg, mask_elems):
     """The documented formula: MPI's SUM in some order, then one division by the world size."""
-    w = np.float32(WORLD)
+    w = avg.dtype.type(WORLD)
     if WORLD == 1:
         cands = [raw[0]]
     elif WORLD == 2:
@@ -83,16 +83,18 @@ def expected_averages(raw, avg, mask_elems):
         a, b, c = raw
         cands = [((a + b) + c) / w, ((a + c) + b) / w, ((b + c) + a) / w]
     ok = np.zeros(avg.shape, bool)
+    same_bits = np.dtype(f"u{avg.itemsize}")
     for cnd in cands:
-        ok |= cnd.view(np.uint32) == avg.view(np.uint32)
+        ok |= cnd.view(same_bits) == avg.view(same_bits)
     ok |= mask_elems
     return bool(ok.all())
 
 
-def scenario_exact():
+def scenario_exact(dtype="float32"):
+    dtype = np.dtype(dtype)
     total_compared = 0
     for name, (zcls, rcls, kw, second) in CONFIGS.items():
-        init = initial_params()
+        init = initial_params(dtype=dtype)
         in_place = name == "adamw"  # params and grads as views of one buffer each
         params = as_views_of_one_buffer(init) if in_place else [a.copy() for a in init]
         opt = zcls(groups_of(params, second), **kw)
@@ -103,14 +105,14 @@ def scenario_exact():
         sizes = [int(np.prod(s)) for s in SHAPES]
         offsets = np.concatenate([[0], np.cumsum(sizes)])[:-1]
         n = sum(sizes)
-        expect_state = (12 if kw.get("amsgrad") else 8) * (opt.shard[1] - opt.shard[0])
+        expect_state = (3 if kw.get("amsgrad") else 2) * dtype.itemsize * (opt.shard[1] - opt.shard[0])
         assert opt.state_nbytes() == expect_state, (opt.state_nbytes(), expect_state)
         steps = np.zeros(len(SHAPES), int)
         for t in range(12):
             for g, rg, b in zip(opt.param_groups, ref.param_groups, base_lr):
                 g["lr"] = rg["lr"] = b * 0.8 ** t  # an lr schedule, the same on every rank
             rng = np.random.default_rng((RANK, t, 7))
-            grads = [(rng.standard_normal(s) * (1 + k)).astype(np.float32) for k, s in enumerate(SHAPES)]
+            grads = [(rng.standard_normal(s) * (1 + k)).astype(dtype) for k, s in enumerate(SHAPES)]
             if in_place:
                 grads = as_views_of_one_buffer(grads)
             if t in NONE_AT:
@@ -128,11 +130,12 @@ def scenario_exact():
                 assert bits(params) == before, "a skipped step changed the params"
                 continue
             mask = np.array([g is None for g in grads])
-            raw = COMM.allgather(np.concatenate([np.zeros(sz, np.float32) if g is None else g.ravel()
+            raw = COMM.allgather(np.concatenate([np.zeros(sz, dtype) if g is None else g.ravel()
                                                  for g, sz in zip(grads, sizes)]))
-            full = np.empty(n, np.float32)
+            full = np.empty(n, dtype)
             counts = [b - a for a, b in zip(opt.partition, opt.partition[1:])]
-            COMM.Allgatherv(np.ascontiguousarray(opt.grad_shard), [full, counts, opt.partition[:-1], MPI.FLOAT])
+            COMM.Allgatherv(np.ascontiguousarray(opt.grad_shard),
+                            [full, counts, opt.partition[:-1], MPI.Datatype.fromcode(dtype.char)])
             mask_elems = np.repeat(mask, sizes)
             assert expected_averages(raw, full, mask_elems), f"{name} step {t}: averaging formula"
             ref.step([None if m else full[o:o + sz].reshape(s)
@@ -143,7 +146,7 @@ def scenario_exact():
             total_compared += n
         assert opt.tensor_steps() == steps.tolist(), (opt.tensor_steps(), steps)
         assert bits(params) != bits(init)
-        emit(config=name, numel=n, shard=list(opt.shard), state_bytes=opt.state_nbytes(),
+        emit(config=name, dtype=str(dtype), numel=n, shard=list(opt.shard), state_bytes=opt.state_nbytes(),
              steps=opt.tensor_steps())
         opt.close()
         ref.close()
