@@ -156,7 +156,7 @@ def scenario_exact(dtype="float32"):
 # ---- no hangs: a bad call on one rank raises on every rank -----------------------------
 
 
-def scenario_hang():
+def scenario_hang(directory):
     params = initial_params()
     opt = ZeroAdam(groups_of(params, {}), lr=1e-2)
     rng = np.random.default_rng(RANK)
@@ -205,8 +205,17 @@ def scenario_hang():
             ps[0] = np.zeros(8, np.float32)
         ZeroAdam(ps)
 
+    def closed_on_one_rank():
+        other = ZeroAdam(initial_params())
+        if RANK == last:
+            other.close()
+        other.step(grads())
+
+    def save_directory_differs():
+        opt.save(os.path.join(directory, f"rank{RANK}"))
+
     cases = [wrong_shape, none_on_one_rank, lr_differs, invalid_lr_on_one_rank, kind_differs,
-             construct_mismatch]
+             construct_mismatch, closed_on_one_rank, save_directory_differs]
     opt.step(grads())
     for case in cases:
         before = bits(params)
@@ -221,7 +230,8 @@ def scenario_hang():
         # The collectives are still in step: a good step works and keeps every rank equal.
         assert opt.step(grads())
         assert same_on_every_rank(params)
-    emit(scenario="hang", steps=opt.tensor_steps())
+    manifests = [name for name in os.listdir(directory) if os.path.exists(os.path.join(directory, name, "manifest.json"))]
+    emit(scenario="hang", steps=opt.tensor_steps(), manifests=manifests)
 
 
 # ---- sharded checkpoints ---------------------------------------------------------------

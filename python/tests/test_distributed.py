@@ -108,19 +108,21 @@ def test_params_are_bit_identical_to_a_replay_of_the_averaged_grads(world, dtype
 @needs_mpi
 @pytest.mark.parametrize("world", [2, 3])
 def test_a_bad_call_on_one_rank_raises_on_every_rank(world, tmp_path):
-    per_rank = run_mpi(world, "hang", results=tmp_path, timeout=30)
+    (tmp_path / "saves").mkdir()
+    per_rank = run_mpi(world, "hang", tmp_path / "saves", results=tmp_path / "r", timeout=30)
     last = world - 1
-    expected_own = {"wrong_shape": "ValueError", "invalid_lr_on_one_rank": "ValueError"}
+    expected_own = {"wrong_shape": "ValueError", "invalid_lr_on_one_rank": "ValueError",
+                    "closed_on_one_rank": "ValueError"}
     cases = [x["case"] for x in per_rank[0] if "case" in x]
     assert cases == ["wrong_shape", "none_on_one_rank", "lr_differs", "invalid_lr_on_one_rank",
-                     "kind_differs", "construct_mismatch"]
+                     "kind_differs", "construct_mismatch", "closed_on_one_rank", "save_directory_differs"]
     for r, lines in enumerate(per_rank):
         for x in (x for x in lines if "case" in x):
             want = expected_own.get(x["case"], "CollectiveError") if r == last else "CollectiveError"
             assert x["outcome"] == want, (r, x)
             assert x["seconds"] < 5, (r, x)
             assert x["unchanged"], (r, x)
-        assert lines[-1]["scenario"] == "hang"
+        assert lines[-1]["scenario"] == "hang" and lines[-1]["manifests"] == []  # nothing saved
     assert "rank 1" in per_rank[0][1]["message"] or "None" in per_rank[0][1]["message"]
     assert f"failed on rank {last}" in per_rank[0][0]["message"]
 
