@@ -83,6 +83,10 @@ def _agree(comm, what, error=None, sig=None):
     """Every rank calls this with its own local error (or None) and signature (a dict of
     named fields). Returns normally on every rank, or raises on every rank: the failing
     rank its own exception, the others CollectiveError naming the failure."""
+    if comm.Get_size() == 1:  # no peer to wait for
+        if error is not None:
+            raise error
+        return
     mine = None if error is None else f"{type(error).__name__}: {error}"
     replies = comm.allgather((mine, None if error is not None else _digest(sig)))
     failed = [(r, msg) for r, (msg, _) in enumerate(replies) if msg is not None]
@@ -487,14 +491,19 @@ class ZeroAdam:
         sent as it is, no copy. Every param is stepped."""
         return self._step("step_flat", flat_grad, skip_if_nonfinite)
 
-    def _step(self, kind, grads, skip):
+    def _exclusive(self, call, *args):
+        """Run a collective call; a second thread arriving meanwhile gets RuntimeError (its
+        MPI calls would interleave with the first one's)."""
         if not self._lock.acquire(blocking=False):
-            raise RuntimeError(f"{type(self).__name__}.{kind}() called while another thread is in "
-                               "a collective call of this optimizer (its MPI calls would interleave)")
+            raise RuntimeError(f"{type(self).__name__}: {call.__name__.strip('_')} called while "
+                               "another thread is in a collective call of this optimizer")
         try:
-            return self._step_locked(kind, grads, bool(skip))
+            return call(*args)
         finally:
             self._lock.release()
+
+    def _step(self, kind, grads, skip):
+        return self._exclusive(self._step_locked, kind, grads, bool(skip))
 
     def _step_locked(self, kind, grads, skip):
         t0 = time.perf_counter()
@@ -596,8 +605,7 @@ class ZeroAdam:
         atomically the same way. The manifest is the commit point: a crash at any moment
         leaves the previous checkpoint loadable. Shard files of older saves are removed
         after the commit. Params are not saved (save your model separately)."""
-        with self._lock:
-            return self._save_locked(os.path.abspath(os.fspath(directory)))
+        return self._exclusive(self._save_locked, os.path.abspath(os.fspath(directory)))
 
     def _save_locked(self, directory):
         comm = self.comm
