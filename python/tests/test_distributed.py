@@ -123,8 +123,11 @@ def test_a_bad_call_on_one_rank_raises_on_every_rank(world, tmp_path):
             assert x["seconds"] < 5, (r, x)
             assert x["unchanged"], (r, x)
         assert lines[-1]["scenario"] == "hang" and lines[-1]["manifests"] == []  # nothing saved
-    assert "rank 1" in per_rank[0][1]["message"] or "None" in per_rank[0][1]["message"]
-    assert f"failed on rank {last}" in per_rank[0][0]["message"]
+    msgs = {x["case"]: x["message"] for x in per_rank[0] if "case" in x}
+    assert "disagree on None grads at (rank 0: (1,), rank 1: None" in msgs["none_on_one_rank"]
+    assert "disagree on param_groups[1]['lr'] (rank 0: 0.01, rank 1: 0.02" in msgs["lr_differs"]
+    assert f"failed on rank {last}" in msgs["wrong_shape"]
+    assert "disagree on directory" in msgs["save_directory_differs"]
 
 
 def _check_manifest(directory, world):
