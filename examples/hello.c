@@ -1,4 +1,7 @@
-/* Minimise f(x) = sum (x_i - 3)^2 with SwiftAdam.  cc -Iinclude examples/hello.c -L.build/release -lSwiftAdam */
+/* Minimise f(x) = sum (x_i - 3)^2 with SwiftAdam.
+ *   After `make install`:  cc examples/hello.c $(pkg-config --cflags --libs swiftadam) -o hello
+ *   (a PREFIX outside the loader's path also needs -Wl,-rpath,$(pkg-config --variable=libdir swiftadam))
+ *   From the build tree:   cc -Iinclude examples/hello.c -L.build/release -lSwiftAdam -Wl,-rpath,$PWD/.build/release -o hello */
 #include <stdio.h>
 #include "swiftadam.h"
 

@@ -50,6 +50,10 @@
  * Threads: different states may be used from different threads at the same time. Calls
  * on ONE state are not queued: a call that finds another call on the same state still
  * running returns SWIFTADAM_ERR_BUSY and does nothing.
+ *
+ * Unloading: once loaded, the library stays mapped until the process ends (it is linked
+ * with -z nodelete): dlclose does not unmap it, a later dlopen gets the same instance,
+ * and threads that exit after a dlclose still free their error text safely.
  */
 #ifndef SWIFTADAM_H
 #define SWIFTADAM_H
@@ -93,6 +97,13 @@ extern "C" {
 #define SWIFTADAM_ERR_CORRUPT            -13   /* truncated, trailing bytes, sizes inconsistent */
 #define SWIFTADAM_ERR_UNSUPPORTED        -14   /* unknown flag bit or newer config field set */
 #define SWIFTADAM_ERR_DTYPE_MISMATCH     -15   /* a float32 entry point on a float64 state or back */
+
+/* Every defined status lies in [SWIFTADAM_STATUS_MIN, SWIFTADAM_STATUS_MAX] and every code
+ * in that range is defined: codes are never removed or renumbered, and a new error takes
+ * the next code below. An FFI binding need not copy the list: counting up from 0 and down
+ * from -1 until swiftadam_status_name says "SWIFTADAM_UNKNOWN_STATUS" enumerates them all. */
+#define SWIFTADAM_STATUS_MIN             -14
+#define SWIFTADAM_STATUS_MAX               1
 
 /* ---- hyperparameters -------------------------------------------------------------- */
 
@@ -165,7 +176,8 @@ uint32_t swiftadam_abi_version(void);
 
 /*
  * swiftadam_status_name: the macro name of a status code, e.g. "SWIFTADAM_ERR_BUSY".
- * Returns a static string; "SWIFTADAM_UNKNOWN_STATUS" for a code that is not defined.
+ * Returns a static string; "SWIFTADAM_UNKNOWN_STATUS" for a code that is not defined, i.e.
+ * outside [SWIFTADAM_STATUS_MIN, SWIFTADAM_STATUS_MAX] (enumerating: see the status codes).
  */
 const char *swiftadam_status_name(int32_t status);
 
@@ -179,7 +191,9 @@ const char *swiftadam_status_string(int32_t status);
  * swiftadam_last_error: what went wrong in the most recent failed call made BY THIS
  * THREAD (argument name, expected vs got). "" if no call on this thread has failed.
  * Returns a pointer owned by the library, valid until the next failing call on this
- * thread. Successful calls do not clear it.
+ * thread. Successful calls do not clear it. The text lives under one pthread key, taken
+ * on the first failure; if the process has no key left (PTHREAD_KEYS_MAX), calls still
+ * return their status but the text is a fixed note saying so.
  */
 const char *swiftadam_last_error(void);
 
@@ -308,6 +322,8 @@ int32_t swiftadam_set_num_threads(swiftadam_state *state, size_t num_threads);
  * readable floats (they may not overlap each other or another tensor). grads[i] == NULL
  * skips tensor i entirely (torch skips params whose .grad is None): its params,
  * moments and step count stay as they are. params[i] may be NULL only when grads[i] is.
+ * C does not convert `float **` to `const float *const *` implicitly (C++ does): pass an
+ * array `float *grads[]` as `(const float *const *)grads`.
  * step_flags: 0 or SWIFTADAM_STEP_SKIP_NONFINITE: then, if any grad element is NaN or
  * +-Inf, nothing at all is changed and SWIFTADAM_STEP_SKIPPED is returned (GradScaler's
  * found_inf). Without it non-finite values propagate as they do in torch.
@@ -408,9 +424,17 @@ int32_t swiftadam_deserialize(const void *buf, size_t size, const size_t *expect
  * "<path>.tmp" in the same directory, fsync, rename over path, fsync the directory. A crash
  * at any moment leaves at path either the old file or the new one, never a torn one; at
  * most one temporary file is left behind (and reused by the next save).
- * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; IO (message has the failing call, path and
- * errno text). An IO error before the rename leaves the previous file at path intact and
- * removes the temporary file; one after it (opening or fsyncing the directory) means the
+ * Paths are bytes: path and "<path>.tmp" reach the kernel exactly as given (no decoding,
+ * so names that are not UTF-8 are distinct files). Messages show such bytes as \xNN.
+ * Only a regular file or nothing is replaced at path: a symbolic link there is refused,
+ * not replaced and not followed (save to the file it points to), and so are a directory,
+ * FIFO, socket or device. A pre-existing "<path>.tmp" is reused only if it is a regular
+ * file with no other name: a symlink, hard link, FIFO, device or directory there is
+ * refused (IO at once, never blocking) and left in place, and nothing is written through it.
+ * Errors: NULL_POINTER; INVALID_ARGUMENT (path is ""); INVALID_HANDLE; BUSY; IO (message
+ * has the failing call or the refusal, the path and errno text). An IO error before the
+ * rename leaves the previous file at path intact and removes its temporary file (never a
+ * refused one); one after it (opening or fsyncing the directory) means the
  * new, complete checkpoint is at path but its durability could not be confirmed.
  */
 int32_t swiftadam_save(swiftadam_state *state, const char *path);
@@ -418,7 +442,10 @@ int32_t swiftadam_save(swiftadam_state *state, const char *path);
 /*
  * swiftadam_load: swiftadam_deserialize on the contents of the file at `path`, streamed:
  * the moments are read straight into the new state (no second copy in memory).
- * Errors: those of swiftadam_deserialize, and IO (cannot open or read path).
+ * path is bytes, as for swiftadam_save; a symbolic link is followed. Anything but a regular
+ * file (directory, FIFO, socket, device) is refused without blocking.
+ * Errors: those of swiftadam_deserialize, INVALID_ARGUMENT (path is ""), and IO (path is
+ * not a regular file, or cannot be opened or read).
  */
 int32_t swiftadam_load(const char *path, const size_t *expected_lengths,
                        size_t expected_count, swiftadam_state **out);

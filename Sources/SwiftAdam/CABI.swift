@@ -355,7 +355,7 @@ public func c_deserialize(_ buf: UnsafeRawPointer?, _ size: Int, _ expected: Uns
 public func c_save(_ state: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
     boundary { () throws(AdamError) in
         guard let path else { throw AdamError(.nullPointer, "path is NULL") }
-        let p = String(cString: path)
+        let p = try CheckpointPath(cString: path)
         try Handles.with(state) { (s) throws(AdamError) in try s.save(to: p) }
         return SWIFTADAM_OK
     }
@@ -368,7 +368,7 @@ public func c_load(_ path: UnsafePointer<CChar>?, _ expected: UnsafePointer<Int>
         guard let path else { throw AdamError(.nullPointer, "path is NULL") }
         guard let out else { throw AdamError(.nullPointer, "out is NULL") }
         let exp = try expectedLengths(expected, expectedCount)
-        let state = try AdamState.load(from: String(cString: path), expected: exp)
+        let state = try AdamState.load(from: CheckpointPath(cString: path), expected: exp)
         out.pointee = Handles.register(state)
         return SWIFTADAM_OK
     }

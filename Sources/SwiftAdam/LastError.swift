@@ -6,14 +6,17 @@ import Musl
 
 /// The thread-local "what went wrong" text behind swiftadam_last_error(). Each thread
 /// gets one malloc'd buffer on its first failure, freed by the key's destructor at
-/// thread exit.
+/// thread exit. That destructor is code in this library, which is why the library is
+/// linked -z nodelete (Package.swift): a dlclose that unmapped it would leave threads
+/// to call into nothing when they exit, and each reload would take another key.
 enum LastError {
     static let capacity = 1024
 
-    static let key: pthread_key_t = {
+    /// nil when the process has no key left (PTHREAD_KEYS_MAX): the text is then not kept,
+    /// rather than stored under key 0, which belongs to someone else.
+    static let key: pthread_key_t? = {
         var k = pthread_key_t()
-        pthread_key_create(&k) { free($0) }
-        return k
+        return pthread_key_create(&k) { free($0) } == 0 ? k : nil
     }()
 
     static let empty: UnsafeMutablePointer<CChar> = {
@@ -22,7 +25,15 @@ enum LastError {
         return p
     }()
 
+    static let noKey: UnsafeMutablePointer<CChar> = {
+        let text = "swiftadam_last_error: no message kept, the process has no pthread key left"
+        let p = UnsafeMutablePointer<CChar>.allocate(capacity: text.utf8.count + 1)
+        p.initialize(from: text.utf8CString.map { $0 }, count: text.utf8.count + 1)
+        return p
+    }()
+
     static func set(_ message: String) {
+        guard let key else { return }
         var buf = pthread_getspecific(key)?.assumingMemoryBound(to: CChar.self)
         if buf == nil {
             guard let raw = malloc(capacity) else { return }   // out of memory: keep the old text
@@ -40,6 +51,7 @@ enum LastError {
     }
 
     static func get() -> UnsafePointer<CChar> {
+        guard let key else { return UnsafePointer(noKey) }
         if let p = pthread_getspecific(key) { return UnsafePointer(p.assumingMemoryBound(to: CChar.self)) }
         return UnsafePointer(empty)
     }

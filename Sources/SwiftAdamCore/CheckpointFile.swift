@@ -55,11 +55,60 @@ extension AdamState {
     /// One fixed temporary name means a crashed save leaves at most one stray file, which
     /// the next save reuses. An exclusive flock on it keeps two concurrent saves to the
     /// same path from writing into each other.
-    public func save(to path: String) throws(AdamError) {
-        let tmp = path + ".tmp"
-        var fd: Int32 = -1
+    public func save(to path: CheckpointPath) throws(AdamError) {
+        try AdamState.refuseToReplace(path)
+        let tmp = path.appending(".tmp")
+        let fd = try AdamState.acquireTemporary(tmp, for: path)
+        var renamed = false
+        defer {
+            if !renamed { unlink(tmp.bytes) }
+            close(fd)
+        }
+        if ftruncate(fd, 0) != 0 { throw AdamError(.io, "ftruncate \(tmp) failed: \(errnoText())") }
+        var sink = FileSink(fd: fd, path: tmp.description)
+        try encode(into: &sink)
+        if fsync(fd) != 0 { throw AdamError(.io, "fsync \(tmp) failed: \(errnoText())") }
+        // Again just before the rename: writing a large state takes time, and a target that
+        // became a FIFO or a link meanwhile must not be replaced either.
+        try AdamState.refuseToReplace(path)
+        if rename(tmp.bytes, path.bytes) != 0 { throw AdamError(.io, "rename \(tmp) -> \(path) failed: \(errnoText())") }
+        renamed = true
+        let dir = path.directory
+        let dfd = open(dir.bytes, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd < 0 { throw AdamError(.io, "open directory \(dir) failed: \(errnoText())") }
+        defer { close(dfd) }
+        if fsync(dfd) != 0 { throw AdamError(.io, "fsync directory \(dir) failed: \(errnoText())") }
+    }
+
+    public func save(to path: String) throws(AdamError) { try save(to: CheckpointPath(path)) }
+
+    /// The rename replaces whatever is at `path`: allowed for a regular file or nothing.
+    /// A symbolic link is refused rather than replaced (the caller meant the file behind
+    /// it, which this protocol cannot update atomically) and so are a directory, a FIFO,
+    /// a socket and a device.
+    static func refuseToReplace(_ path: CheckpointPath) throws(AdamError) {
+        var st = stat()
+        if lstat(path.bytes, &st) != 0 {
+            if errno == ENOENT { return }
+            throw AdamError(.io, "lstat \(path) failed: \(errnoText())")
+        }
+        if let kind = nonRegularKind(st.st_mode) {
+            throw AdamError(.io, "\(path) is \(kind), not a regular file: not replaced by a checkpoint")
+        }
+    }
+
+    /// Opens and locks "<path>.tmp" so that nothing else is written: a symlink is not
+    /// followed (O_NOFOLLOW), a FIFO does not block (checked before opening, and
+    /// O_NONBLOCK for one swapped in after the check), and a file with other names (a hard
+    /// link) is refused, since truncating it would change every name. None of these is
+    /// removed: a save deletes only a temporary file it holds the lock on.
+    static func acquireTemporary(_ tmp: CheckpointPath, for path: CheckpointPath) throws(AdamError) -> Int32 {
         for _ in 0..<8 {
-            fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            var before = stat()
+            if lstat(tmp.bytes, &before) == 0, let kind = nonRegularKind(before.st_mode) {
+                throw notTemporary(tmp, kind)
+            }
+            let fd = open(tmp.bytes, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o644)
             if fd < 0 { throw AdamError(.io, "open \(tmp) failed: \(errnoText())") }
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 let text = errnoText()
@@ -69,44 +118,46 @@ extension AdamState {
             // If another saver renamed this inode to `path` between our open and our lock,
             // we hold the lock on the live checkpoint: start over with a fresh temp file.
             var a = stat(), b = stat()
-            if fstat(fd, &a) == 0, stat(tmp, &b) == 0, a.st_ino == b.st_ino, a.st_dev == b.st_dev { break }
+            if fstat(fd, &a) == 0, lstat(tmp.bytes, &b) == 0, a.st_ino == b.st_ino, a.st_dev == b.st_dev {
+                if let kind = nonRegularKind(a.st_mode) {
+                    close(fd)
+                    throw notTemporary(tmp, kind)
+                }
+                if a.st_nlink > 1 {
+                    close(fd)
+                    throw AdamError(.io, "\(tmp) has \(a.st_nlink) names (a hard link): writing it would change the others (remove it)")
+                }
+                return fd
+            }
             close(fd)
-            fd = -1
         }
-        if fd < 0 { throw AdamError(.io, "could not acquire \(tmp): it keeps being replaced") }
-        var renamed = false
-        defer {
-            if !renamed { unlink(tmp) }
-            close(fd)
-        }
-        if ftruncate(fd, 0) != 0 { throw AdamError(.io, "ftruncate \(tmp) failed: \(errnoText())") }
-        var sink = FileSink(fd: fd, path: tmp)
-        try encode(into: &sink)
-        if fsync(fd) != 0 { throw AdamError(.io, "fsync \(tmp) failed: \(errnoText())") }
-        if rename(tmp, path) != 0 { throw AdamError(.io, "rename \(tmp) -> \(path) failed: \(errnoText())") }
-        renamed = true
-        let dir = AdamState.directory(of: path)
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd < 0 { throw AdamError(.io, "open directory \(dir) failed: \(errnoText())") }
-        defer { close(dfd) }
-        if fsync(dfd) != 0 { throw AdamError(.io, "fsync directory \(dir) failed: \(errnoText())") }
+        throw AdamError(.io, "could not acquire \(tmp): it keeps being replaced")
     }
 
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        let d = String(path[..<slash])
-        return d.isEmpty ? "/" : d
+    private static func notTemporary(_ tmp: CheckpointPath, _ kind: String) -> AdamError {
+        AdamError(.io, "\(tmp) is \(kind), not a temporary file of a save: not written through (remove it)")
     }
 
-    /// Load a checkpoint file, reading the moments straight into the new state.
-    public static func load(from path: String, expected: [Int]?) throws(AdamError) -> AdamState {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Load a checkpoint file, reading the moments straight into the new state. A symbolic
+    /// link is followed; anything but a regular file is refused before it is opened (a FIFO
+    /// would block, a device may act on open), and O_NONBLOCK covers one swapped in since.
+    public static func load(from path: CheckpointPath, expected: [Int]?) throws(AdamError) -> AdamState {
+        var st = stat()
+        if stat(path.bytes, &st) == 0, let kind = nonRegularKind(st.st_mode) { throw notRegular(path, kind) }
+        let fd = open(path.bytes, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { throw AdamError(.io, "open \(path) failed: \(errnoText())") }
         defer { close(fd) }
-        var st = stat()
         if fstat(fd, &st) != 0 { throw AdamError(.io, "fstat \(path) failed: \(errnoText())") }
-        if (st.st_mode & S_IFMT) != S_IFREG { throw AdamError(.io, "\(path) is not a regular file") }
-        var src = FileSource(fd: fd, path: path, remaining: Int(st.st_size))
+        if let kind = nonRegularKind(st.st_mode) { throw notRegular(path, kind) }
+        var src = FileSource(fd: fd, path: path.description, remaining: Int(st.st_size))
         return try decode(from: &src, expected: expected)
+    }
+
+    public static func load(from path: String, expected: [Int]?) throws(AdamError) -> AdamState {
+        try load(from: CheckpointPath(path), expected: expected)
+    }
+
+    private static func notRegular(_ path: CheckpointPath, _ kind: String) -> AdamError {
+        AdamError(.io, "\(path) is not a regular file (\(kind))")
     }
 }

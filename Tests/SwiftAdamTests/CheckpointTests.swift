@@ -87,6 +87,29 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// Swift callers pass paths as String: one with a NUL would name another file (the
+    /// kernel stops at the NUL), "" names none. Both are refused before anything is written.
+    func testPathsThatNameAnotherFileAreRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftadam-xctest-nul-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (state, _, _) = try trainedState(amsgrad: false, seed: 5)
+        let cut = dir.appendingPathComponent("model.ckpt").path
+        for bad in [cut + "\0.bak", ""] {
+            XCTAssertThrowsError(try state.save(to: bad)) { e in
+                XCTAssertEqual((e as? AdamError)?.kind, .invalidArgument, "save(to: \(bad.debugDescription)): \(e)")
+            }
+            XCTAssertThrowsError(try AdamState.load(from: bad, expected: nil)) { e in
+                XCTAssertEqual((e as? AdamError)?.kind, .invalidArgument, "load(from: \(bad.debugDescription)): \(e)")
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cut), "saved to the path cut at the NUL")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cut + ".tmp"), "temporary file of the cut path")
+        // Messages show bytes that are not UTF-8 as \xNN, so two such paths never read alike.
+        let raw: [CChar] = [0x61, -1, 0x2F, -2, 0]   // "a\xff/\xfe"
+        XCTAssertEqual(try CheckpointPath(cString: raw).description, "a\\xff/\\xfe")
+    }
+
     /// The same through the C ABI: serialize/deserialize/save/load and continued steps.
     func testCheckpointThroughTheCABI() throws {
         let lengths = [3, 0, 17]

@@ -238,6 +238,14 @@ static void test_errors(void) {
     CHECK_STATUS(swiftadam_step_tensor((swiftadam_state *)&not_a_state, &p, &g, 1, 0), SWIFTADAM_ERR_INVALID_HANDLE);
     CHECK(strcmp(swiftadam_status_name(SWIFTADAM_ERR_BUSY), "SWIFTADAM_ERR_BUSY") == 0, "status name");
     CHECK(strcmp(swiftadam_status_name(12345), "SWIFTADAM_UNKNOWN_STATUS") == 0, "unknown status name");
+    /* The documented enumeration: the defined codes are exactly [STATUS_MIN, STATUS_MAX]. */
+    int32_t lo = 0, hi = 0;
+    while (strcmp(swiftadam_status_name(lo - 1), "SWIFTADAM_UNKNOWN_STATUS") != 0) lo--;
+    while (strcmp(swiftadam_status_name(hi + 1), "SWIFTADAM_UNKNOWN_STATUS") != 0) hi++;
+    CHECK(lo == SWIFTADAM_STATUS_MIN && hi == SWIFTADAM_STATUS_MAX, "status names cover [%d, %d], header says [%d, %d]",
+          lo, hi, SWIFTADAM_STATUS_MIN, SWIFTADAM_STATUS_MAX);
+    CHECK(strcmp(swiftadam_status_name(SWIFTADAM_ERR_UNSUPPORTED), "SWIFTADAM_ERR_UNSUPPORTED") == 0 &&
+          strcmp(swiftadam_status_name(SWIFTADAM_STEP_SKIPPED), "SWIFTADAM_STEP_SKIPPED") == 0, "range ends named");
 }
 
 int main(void) {

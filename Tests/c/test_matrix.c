@@ -700,7 +700,7 @@ static void build(void) {
     static const char *empty_path = "";
     struct { const char **p; const char *what; int32_t save_want, load_want; } fp[] = {
         {NULL, "NULL", SWIFTADAM_ERR_NULL_POINTER, SWIFTADAM_ERR_NULL_POINTER},
-        {&empty_path, "\"\"", SWIFTADAM_ERR_IO, SWIFTADAM_ERR_IO},
+        {&empty_path, "\"\"", SWIFTADAM_ERR_INVALID_ARGUMENT, SWIFTADAM_ERR_INVALID_ARGUMENT},
     };
     for (size_t k = 0; k < 2; k++) {
         c = addf(ERR, fp[k].save_want, c_save_path, S2, "save(S2, path=%s)", fp[k].what);

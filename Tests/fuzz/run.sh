@@ -29,6 +29,7 @@ CLANG=/opt/swift/usr/bin/clang
 for cfg in debug release; do
     swift build -c $cfg --scratch-path "$S" -Xswiftc -sanitize=fuzzer,address --product SwiftAdam 2>&1 | grep -v '^\[' || true
     test -f "$S/$cfg/libSwiftAdam.so"
+    ln -sf libSwiftAdam.so "$S/$cfg/libSwiftAdam.so.0"   # the SONAME the fuzz targets look for
 done
 mkdir -p "$S/out" "$S/artifacts"
 for t in "${TARGETS[@]}"; do

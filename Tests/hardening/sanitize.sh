@@ -26,8 +26,10 @@ step() { echo "== sanitize: $* ($((SECONDS - t0)) s)"; }
 step "building the library with -sanitize=address (debug and release)"
 swift build -c debug --scratch-path "$S" --sanitize=address --product SwiftAdam 2>&1 | grep -v '^\[' || true
 test -f "$S/debug/libSwiftAdam.so"
+ln -sf libSwiftAdam.so "$S/debug/libSwiftAdam.so.0"   # the SONAME the C tests will look for
 swift build -c release --scratch-path "$S" --sanitize=address --product SwiftAdam 2>&1 | grep -v '^\[' || true
 test -f "$S/release/libSwiftAdam.so"
+ln -sf libSwiftAdam.so "$S/release/libSwiftAdam.so.0"
 
 mkdir -p "$S/out"
 for cfg in debug release; do
@@ -75,6 +77,11 @@ if [ "${SANITIZE_SWIFT_TEST:-1}" = 1 ]; then
         echo "== sanitize: swift test FAILED (log $S/out/swift_test.log)" >&2; exit 1
     fi
     grep -E "Executed [0-9]+ tests" "$S/out/swift_test.log" | tail -n 1 | sed 's/^/   swift test: /'
+    # A linker flag that hides the executable's symbols (a version script) would keep the
+    # Swift runtime's shared libraries off ASan's allocator and silently weaken this run.
+    if ! nm -D --defined-only "$S/debug/SwiftAdamPackageTests.xctest" | grep -qw malloc; then
+        echo "== sanitize: the XCTest executable does not export ASan's malloc interceptor" >&2; exit 1
+    fi
 fi
 if [ "${SANITIZE_SWIFT_TEST:-1}" = 1 ]; then
     # Same-state BUSY stress, states stepping in parallel, thread-count identity.
