@@ -102,7 +102,7 @@ extern "C" {
  * in that range is defined: codes are never removed or renumbered, and a new error takes
  * the next code below. An FFI binding need not copy the list: counting up from 0 and down
  * from -1 until swiftadam_status_name says "SWIFTADAM_UNKNOWN_STATUS" enumerates them all. */
-#define SWIFTADAM_STATUS_MIN             -14
+#define SWIFTADAM_STATUS_MIN             -15
 #define SWIFTADAM_STATUS_MAX               1
 
 /* ---- hyperparameters -------------------------------------------------------------- */
