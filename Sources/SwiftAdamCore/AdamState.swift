@@ -114,27 +114,28 @@ public final class AdamState {
                                            capacity: Int) throws(AdamError) {
         try checkDType(T.self, "get_moment" + (T.self == Double.self ? "_f64" : ""))
         try checkIndex(i)
-        guard let src = pointer(which, i, T.self) else {
+        guard let src = rawPointer(which, i) else {
             throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
         }
         let n = lengths[i]
         if capacity < n {
             throw AdamError(.bufferTooSmall, "capacity must be >= tensor \(i)'s length \(n), got \(capacity)")
         }
-        out.update(from: src, count: n)
+        // Raw bytes: a generic typed copy would run element by element when unspecialised.
+        UnsafeMutableRawPointer(out).copyMemory(from: src, byteCount: n * dtype.elementBytes)
     }
 
     public func setMoment<T: AdamElement>(_ which: Moment, _ i: Int, from src: UnsafePointer<T>,
                                           count: Int) throws(AdamError) {
         try checkDType(T.self, "set_moment" + (T.self == Double.self ? "_f64" : ""))
         try checkIndex(i)
-        guard let dst = pointer(which, i, T.self) else {
+        guard let dst = rawPointer(which, i) else {
             throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
         }
         let n = lengths[i]
         if count != n {
             throw AdamError(.sizeMismatch, "count must equal tensor \(i)'s length \(n), got \(UInt(bitPattern: count))")
         }
-        dst.update(from: src, count: n)
+        dst.copyMemory(from: src, byteCount: n * dtype.elementBytes)
     }
 }
