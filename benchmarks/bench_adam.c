@@ -2,12 +2,15 @@
  * IMPL: swiftadam (the C ABI) | roofline (same 28 B/param traffic, trivial math,
  * OpenMP, buffers allocated the same way), each optionally suffixed -f64 (float64 state and
  * arrays, 56 B/param), and swiftadam also -keras (the keras flavour), e.g. swiftadam-f64-keras.
+ * divfloor[-f64]: only torch's square root and two divisions per element, AVX2 (the
+ * kernel's vector width), no moment traffic: in cache, the floor of the torch flavour.
  * WORKLOAD: large (1 x 16M), large8m (1 x 8M), group (40 tensors, 1.08M params,
  * cache-resident), small (1 x 4096), tiny (1000 x 100).
  * Prints one line: impl workload threads ns_per_param gb_per_s us_per_step peak_rss_mb
  * backend state_bytes_per_param heap_allocations_per_step */
 #define _GNU_SOURCE
 #include "swiftadam.h"
+#include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +62,20 @@ static void *alloc_bytes(size_t bytes) {
 #define ROOF_PAR(T, P, G, M, V, n) do { ROOF_PTRS(T, P, G, M, V); \
     _Pragma("omp parallel for simd") for (size_t k = 0; k < (n); k++) ROOF_BODY(T) } while (0)
 
+/* sqrt(v)/c + eps and p + (s*m)/denom: the torch flavour's square root and two divisions,
+ * in AVX2 vectors as the kernel does them (n is a multiple of 8 here). */
+#define DIVFLOOR(T, W, SUF, VEC)                                                                   \
+__attribute__((target("avx2"), noinline)) static void divfloor_##T(T *P, const T *M, const T *V, size_t n) { \
+    VEC c = _mm256_set1_##SUF(0.7), e = _mm256_set1_##SUF(1e-8), s = _mm256_set1_##SUF(-1e-3);          \
+    for (size_t k = 0; k + W <= n; k += W) {                                                         \
+        VEC d = _mm256_add_##SUF(_mm256_div_##SUF(_mm256_sqrt_##SUF(_mm256_loadu_##SUF(V + k)), c), e);  \
+        _mm256_storeu_##SUF(P + k, _mm256_add_##SUF(_mm256_loadu_##SUF(P + k),                        \
+                                                     _mm256_div_##SUF(_mm256_mul_##SUF(s, _mm256_loadu_##SUF(M + k)), d))); \
+    }                                                                                                \
+}
+DIVFLOOR(float, 8, ps, __m256)
+DIVFLOOR(double, 4, pd, __m256d)
+
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s swiftadam|roofline[-f64][-keras] large|large8m|group|small|tiny THREADS [REPS]\n", argv[0]); return 2; }
     const char *impl = argv[1], *wl = argv[2];
@@ -72,7 +89,8 @@ int main(int argc, char **argv) {
     else { fprintf(stderr, "unknown workload %s\n", wl); return 2; }
     size_t total = ntens * len;
     int reps = argc > 4 ? atoi(argv[4]) : (total >= (8u << 20) ? 30 : total >= 100000 ? 300 : 20000);
-    int roof = !strncmp(impl, "roofline", 8), f64 = strstr(impl, "-f64") != NULL, keras = strstr(impl, "-keras") != NULL;
+    int divf = !strncmp(impl, "divfloor", 8);
+    int roof = !strncmp(impl, "roofline", 8) || divf, f64 = strstr(impl, "-f64") != NULL, keras = strstr(impl, "-keras") != NULL;
     size_t esz = f64 ? sizeof(double) : sizeof(float);
     double bytes_per_param = 7.0 * (double)esz;   /* read p, g, m, v; write p, m, v */
 
@@ -88,6 +106,11 @@ int main(int argc, char **argv) {
             else { ((float *)p[i])[k] = 1.0f; ((float *)g[i])[k] = (float)gk; }
         }
         if (roof) { m[i] = alloc_bytes(len * esz); v[i] = alloc_bytes(len * esz); }
+        for (size_t k = 0; divf && k < len; k++) {   /* moments shaped like real ones: m ~ g, v ~ g^2 */
+            double gk = 0.001 * (double)((k * 7 + i) % 13) - 0.006;
+            if (f64) { ((double *)m[i])[k] = gk; ((double *)v[i])[k] = gk * gk; }
+            else { ((float *)m[i])[k] = (float)gk; ((float *)v[i])[k] = (float)(gk * gk); }
+        }
     }
     swiftadam_state *s = NULL;
     double state_bytes_per_param = 0;
@@ -113,7 +136,12 @@ int main(int argc, char **argv) {
     for (int r = -warm; r < reps; r++) {
         if (r == 0) allocs_at_start = alloc_calls;
         double t0 = now();
-        if (roof) {
+        if (divf) {
+            for (size_t i = 0; i < ntens; i++) {
+                if (f64) divfloor_double(p[i], m[i], v[i], len);
+                else divfloor_float(p[i], m[i], v[i], len);
+            }
+        } else if (roof) {
             if (ntens == 1 && f64) {
                 ROOF_PAR(double, p[0], g[0], m[0], v[0], len);
             } else if (ntens == 1) {

@@ -17,7 +17,8 @@ LABEL = {"large": "1 × 16M", "large8m": "1 × 8M", "group": "40 tensors, 1.08M"
 # float64 and the keras flavour (C ABI, 1 thread): the big tensor against its own roofline,
 # and in cache, where the kernel is bound by its divisions and square root.
 DTYPE_WORKLOADS = ["large8m", "small"]
-DTYPE_IMPLS = ["roofline", "swiftadam", "swiftadam-keras", "roofline-f64", "swiftadam-f64", "swiftadam-f64-keras"]
+DTYPE_IMPLS = ["roofline", "swiftadam", "swiftadam-keras", "roofline-f64", "swiftadam-f64", "swiftadam-f64-keras",
+               "divfloor", "divfloor-f64"]
 
 
 def dtype_of(impl):
@@ -78,8 +79,8 @@ def main():
     for wl in DTYPE_WORKLOADS:
         env = dict(os.environ, OMP_NUM_THREADS="1")
         for impl in DTYPE_IMPLS:
-            if wl == "small" and impl in ("roofline", "swiftadam"):
-                continue   # already measured above
+            if (wl == "small" and impl in ("roofline", "swiftadam")) or (wl != "small" and impl.startswith("divfloor")):
+                continue   # measured above / the divider floor is an in-cache figure
             r, err = run([args.bench_bin, impl, wl, "1"], env)
             rows.append(r or {"impl": impl, "wl": wl, "threads": 1, "error": err})
 
@@ -89,6 +90,7 @@ def main():
              "swiftadam-keras": "SwiftAdam keras flavour (C ABI)",
              "roofline-f64": "float64 roofline (C, 56 B/param)", "swiftadam-f64": "SwiftAdam float64 (C ABI)",
              "swiftadam-f64-keras": "SwiftAdam float64 keras (C ABI)",
+             "divfloor": "sqrt + 2 divisions only (AVX2 floor)", "divfloor-f64": "float64 sqrt + 2 divisions only (AVX2 floor)",
              "python": "SwiftAdam (from Python)", "python-flat": "SwiftAdam (Python, step_flat)", "numpy": "numpy textbook", "torch-fused": "torch fused"}
     print("\n| workload | implementation | threads | ns/param | GB/s | × roofline | µs/step | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
@@ -137,6 +139,11 @@ def main():
     if d32 and d64:
         checks.append(("in cache (1 x 4096): float64 ns per byte <= 1.2 x float32's",
                        (d64["ns"] / 56) / (d32["ns"] / 28), 1.2, "x"))
+    f32, f64 = get("divfloor", "small", 1), get("divfloor-f64", "small", 1)
+    if f32 and f64:
+        print(f"  (for reference, in cache: the AVX2 floor of sqrt + 2 divisions per element is "
+              f"{f32['ns']:.3f} ns float32, {f64['ns']:.3f} ns float64: "
+              f"{(f64['ns'] / 56) / (f32['ns'] / 28):.2f} x per byte)")
     k32, k64 = get("swiftadam-keras", "small", 1), get("swiftadam-f64-keras", "small", 1)
     if k32 and k64:
         checks.append(("in cache (1 x 4096), keras flavour: float64 ns per byte <= 1.2 x float32's",
