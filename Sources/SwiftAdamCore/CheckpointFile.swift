@@ -99,7 +99,7 @@ extension AdamState {
     }
 
     /// Load a checkpoint file, reading the moments straight into the new state.
-    public static func load(from path: String, expected: [Int]?) throws(AdamError) -> AdamState {
+    public static func load(from path: String, expected: UnsafeBufferPointer<Int>?) throws(AdamError) -> AdamState {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw AdamError(.io, "open \(path) failed: \(errnoText())") }
         defer { close(fd) }

@@ -24,9 +24,10 @@ extension AdamState {
                      grads: UnsafePointer<UnsafePointer<Float>?>,
                      count: Int, skipNonFinite: Bool,
                      backend: Backend = .active) throws(AdamError) -> StepOutcome {
-        if count != lengths.count {
-            throw AdamError(.sizeMismatch, "num_tensors must equal the state's \(lengths.count), got \(UInt(bitPattern: count))")
+        if count != self.count {
+            throw AdamError(.sizeMismatch, "num_tensors must equal the state's \(self.count), got \(UInt(bitPattern: count))")
         }
+        let lengths = table.lengths, steps = table.steps
         var work = 0
         for i in 0..<count where grads[i] != nil {
             if params[i] == nil {
@@ -88,10 +89,11 @@ extension AdamState {
                      grads: UnsafePointer<UnsafePointer<Float>?>, backend: Backend) {
         let h = hyper
         let ams = amsgrad
+        let lengths = table.lengths, offsets = table.offsets, steps = table.steps
         var cachedT: UInt64 = 1
         var s = h.kernelScalars(t: 1)
         var start = 0
-        for i in 0..<lengths.count {
+        for i in 0..<count {
             if start >= hi { break }
             guard let g = grads[i], let p = params[i] else { continue }
             let n = lengths[i]
