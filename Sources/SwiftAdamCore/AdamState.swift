@@ -23,7 +23,6 @@ public final class AdamState {
     public internal(set) var hyper: Hyperparameters
     /// 0 = default (SWIFTADAM_NUM_THREADS or available cores).
     public var requestedThreads: Int = 0
-    let pool: WorkerPool
 
     /// The largest step count we accept: torch keeps `step` as a float64 tensor.
     public static let maxStep: UInt64 = 1 << 53
@@ -64,7 +63,6 @@ public final class AdamState {
         self.table = table
         regionFloats = total
         self.hyper = hyper
-        pool = WorkerPool()
     }
 
     /// Element count of each tensor.

@@ -47,13 +47,12 @@ extension AdamState {
         if wanted <= 1 {
             updateRange(0, work, params: params, grads: grads, backend: backend)
         } else {
-            let parts = pool.partsAvailable(wanted)
             var job = RangeJob(state: Unmanaged.passUnretained(self), params: params, grads: grads,
-                               backend: backend, work: work, parts: parts)
+                               backend: backend, work: work)
             withUnsafePointer(to: &job) { ctx in
-                pool.run(parts: parts, context: UnsafeRawPointer(ctx)) { raw, k in
+                WorkerPool.ready.run(parts: wanted, context: UnsafeRawPointer(ctx)) { raw, k, parts in
                     let j = raw.assumingMemoryBound(to: RangeJob.self).pointee
-                    let (lo, hi) = AdamState.partition(j.work, parts: j.parts, k)
+                    let (lo, hi) = AdamState.partition(j.work, parts: parts, k)
                     j.state.takeUnretainedValue().updateRange(lo, hi, params: j.params, grads: j.grads, backend: j.backend)
                 }
             }
@@ -69,7 +68,6 @@ extension AdamState {
         let grads: UnsafePointer<UnsafePointer<Float>?>
         let backend: Backend
         let work: Int
-        let parts: Int
     }
 
     /// [lo, hi) of part k when `total` elements are cut into `parts` pieces whose
