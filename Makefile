@@ -76,7 +76,7 @@ bench: $(OUT)/bench_adam $(VENV)/.installed
 # ---- Hardening (issue 5): bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
 HARD_C := test_matrix test_leaks test_reader_limits
 # The runtime under fork(), memory limits, a caller's floating-point mode, many states.
-HARD_C += test_fork test_oom test_pool
+HARD_C += test_fork test_oom test_fpmode test_pool
 $(addprefix $(OUT)/,$(HARD_C)): $(OUT)/%: Tests/c/%.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -pthread -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
@@ -101,6 +101,7 @@ test-hardening: $(HARD_BIN)
 	cd $(OUT) && ./test_leaks 100000
 	$(OUT)/test_fork 60
 	SWIFT_BACKTRACE=enable=no $(OUT)/test_oom
+	$(OUT)/test_fpmode
 	$(OUT)/test_pool
 	$(OUT)/test_reader_limits
 	$(OUT)/test_golden Tests/golden

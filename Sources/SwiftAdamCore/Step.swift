@@ -1,4 +1,5 @@
 import AdamKernelBase
+import CPUFeatures
 
 public enum StepOutcome: Sendable { case applied, skipped }
 
@@ -19,7 +20,9 @@ extension AdamState {
 
     /// One Adam step over the group. `grads[i] == nil` skips tensor i (torch's
     /// `p.grad is None`). Validates everything before touching anything, so a thrown
-    /// error leaves params, moments and steps as they were.
+    /// error leaves params, moments and steps as they were. Computed in the IEEE default
+    /// floating-point mode on every thread whatever mode the caller's thread is in (its
+    /// mode is restored on return): results depend on nothing but the inputs.
     public func step(params: UnsafePointer<UnsafeMutablePointer<Float>?>,
                      grads: UnsafePointer<UnsafePointer<Float>?>,
                      count: Int, skipNonFinite: Bool,
@@ -38,6 +41,8 @@ extension AdamState {
             }
             work += lengths[i]
         }
+        let callerMode = swiftadam_internal_fp_enter_default()
+        defer { swiftadam_internal_fp_leave(callerMode) }
         if skipNonFinite {
             for i in 0..<count {
                 if let g = grads[i], !backend.allFinite(g, count: lengths[i]) { return .skipped }

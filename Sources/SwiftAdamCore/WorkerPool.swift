@@ -155,6 +155,8 @@ final class WorkerPool: @unchecked Sendable {
             guard index < parts, let body = job, let ctx = context else { continue }
             let n = parts
             pthread_mutex_unlock(mutex)
+            // Every part in the same mode as the caller's part (see fp_mode.h).
+            swiftadam_internal_fp_set(UInt64(SWIFTADAM_INTERNAL_FP_DEFAULT))
             body(ctx, index, n)
             pthread_mutex_lock(mutex)
             pending -= 1
