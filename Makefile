@@ -42,6 +42,9 @@ test-c: $(OUT)/test_capi $(OUT)/hello
 	    echo "SWIFTADAM_ISA=$$isa: $$(grep backend test_capi.$$isa.log) $$(grep 'trajectory hash' test_capi.$$isa.log)"; \
 	done; test $$(grep -h 'trajectory hash' test_capi.*.log | sort -u | wc -l) -eq 1
 	cd $(OUT) && ./test_capi
+	@# an unknown SWIFTADAM_ISA is reported once on stderr (and the widest path used); a known one is not
+	test "$$(SWIFTADAM_ISA=bogus $(OUT)/hello 2>&1 >/dev/null | grep -c 'SWIFTADAM_ISA=bogus is not a kernel path')" = 1
+	test -z "$$(SWIFTADAM_ISA=SSE2 $(OUT)/hello 2>&1 >/dev/null)"
 	$(OUT)/hello | tee /dev/stderr | grep -q "x = 3.0000 3.0000 3.0000 3.0000"
 
 # The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo.
