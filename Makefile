@@ -52,7 +52,7 @@ test-c: $(OUT)/test_capi $(OUT)/hello
 	@# an unknown SWIFTADAM_ISA is reported once on stderr (and the widest path used); a known one is not
 	test "$$(SWIFTADAM_ISA=bogus $(OUT)/hello 2>&1 >/dev/null | grep -c 'SWIFTADAM_ISA=bogus is not a kernel path')" = 1
 	test -z "$$(SWIFTADAM_ISA=SSE2 $(OUT)/hello 2>&1 >/dev/null)"
-	$(OUT)/hello > $(OUT)/hello.log; cat $(OUT)/hello.log; grep -q "x = 3.0000 3.0000 3.0000 3.0000" $(OUT)/hello.log
+	$(OUT)/hello > $(OUT)/hello.log && cat $(OUT)/hello.log && grep -q "x = 3.0000 3.0000 3.0000 3.0000" $(OUT)/hello.log
 
 # ---- Packaging: exported symbols, SONAME, install, wheel, FFI examples ----
 .PHONY: install uninstall test-packaging test-install
