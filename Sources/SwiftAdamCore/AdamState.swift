@@ -15,36 +15,51 @@ public enum Moment: Int, Sendable, CaseIterable {
 /// Optimizer state for one group of float32 or float64 tensors (torch's param group).
 /// All memory is allocated in `init` and never reallocated: m, v and (amsgrad) vmax
 /// live in one arena of the state's dtype, each tensor's slice starting on a 64-byte
-/// boundary.
+/// boundary; lengths, offsets (in elements) and steps live in one table. Both are
+/// allocated fallibly (their sizes are the caller's): running out of memory is an error,
+/// never a trap.
 public final class AdamState {
-    public let lengths: [Int]
+    let table: TensorTable
     /// The element type of the tensors and of the moments.
     public let dtype: DType
-    /// Element offset of each tensor inside one moment region.
-    let offsets: [Int]
     /// Elements per moment region (sum of padded lengths).
     let regionElements: Int
     let storage: AlignedStorage
-    public internal(set) var steps: [UInt64]
     public internal(set) var hyper: Hyperparameters
     /// 0 = default (SWIFTADAM_NUM_THREADS or available cores).
     public var requestedThreads: Int = 0
-    let pool: WorkerPool
 
     /// The largest step count we accept: torch keeps `step` as a float64 tensor.
     public static let maxStep: UInt64 = 1 << 53
 
-    public init(lengths: [Int], hyper: Hyperparameters, dtype: DType = .float32) throws(AdamError) {
+    /// A zeroed state for tensors of these lengths (read once: the caller's memory may
+    /// change under us, the table is what counts).
+    public convenience init<C: Collection>(lengths: C, hyper: Hyperparameters,
+                                           dtype: DType = .float32) throws(AdamError) where C.Element == Int {
         if lengths.isEmpty {
             throw AdamError(.invalidArgument, "num_tensors must be >= 1, got 0")
         }
         try hyper.validate()
-        var offsets = [Int]()
-        offsets.reserveCapacity(lengths.count)
+        let table = try TensorTable(count: lengths.count)
+        var i = 0
+        for n in lengths where i < table.count {
+            table.lengths[i] = n
+            i += 1
+        }
+        try self.init(table: table, hyper: hyper, dtype: dtype)
+    }
+
+    /// A zeroed state over a filled-in table (lengths and steps set; offsets computed here).
+    init(table: TensorTable, hyper: Hyperparameters, dtype: DType) throws(AdamError) {
+        if table.count == 0 {
+            throw AdamError(.invalidArgument, "num_tensors must be >= 1, got 0")
+        }
+        try hyper.validate()
         var total = 0
-        for (i, n) in lengths.enumerated() {
+        for i in 0..<table.count {
+            let n = table.lengths[i]
             if n < 0 { throw AdamError(.overflow, "lengths[\(i)] = \(UInt(bitPattern: n)) does not fit in a signed size") }
-            offsets.append(total)
+            table.offsets[i] = total
             total = try checkedAdd(total, try paddedElements(n, dtype), "total state size at lengths[\(i)] = \(n)")
         }
         let regions = hyper.flags.contains(.amsgrad) ? 3 : 2
@@ -55,17 +70,19 @@ public final class AdamState {
         case .float32: storage.raw.bindMemory(to: Float.self, capacity: all)
         case .float64: storage.raw.bindMemory(to: Double.self, capacity: all)
         }
-        self.lengths = lengths
+        self.table = table
         self.dtype = dtype
-        self.offsets = offsets
         regionElements = total
-        steps = [UInt64](repeating: 0, count: lengths.count)
         self.hyper = hyper
-        pool = WorkerPool()
     }
 
+    /// Element count of each tensor.
+    public var lengths: TensorColumn<Int> { TensorColumn(owner: table, base: table.lengths) }
+    /// Updates applied to each tensor (torch's per-parameter state["step"]).
+    public var steps: TensorColumn<UInt64> { TensorColumn(owner: table, base: table.steps) }
+
     public var amsgrad: Bool { hyper.flags.contains(.amsgrad) }
-    public var count: Int { lengths.count }
+    public var count: Int { table.count }
     /// Elements over all tensors (not counting padding).
     public var totalElements: Int { lengths.reduce(0, +) }
 
@@ -74,7 +91,7 @@ public final class AdamState {
     @inline(__always)
     func rawPointer(_ which: Moment, _ i: Int) -> UnsafeMutableRawPointer? {
         if which == .maxExpAvgSq && !amsgrad { return nil }
-        return storage.raw + (which.rawValue * regionElements + offsets[i]) * dtype.elementBytes
+        return storage.raw + (which.rawValue * regionElements + table.offsets[i]) * dtype.elementBytes
     }
 
     /// rawPointer as T; T must be the state's dtype (callers check with `checkDType`).
@@ -84,8 +101,8 @@ public final class AdamState {
     }
 
     public func checkIndex(_ i: Int) throws(AdamError) {
-        if i < 0 || i >= lengths.count {
-            throw AdamError(.invalidArgument, "index must be < num_tensors = \(lengths.count), got \(UInt(bitPattern: i))")
+        if i < 0 || i >= count {
+            throw AdamError(.invalidArgument, "index must be < num_tensors = \(count), got \(UInt(bitPattern: i))")
         }
     }
 
@@ -107,7 +124,7 @@ public final class AdamState {
         if step > AdamState.maxStep {
             throw AdamError(.invalidArgument, "step must be <= 2^53, got \(step)")
         }
-        steps[i] = step
+        table.steps[i] = step
     }
 
     public func copyMoment<T: AdamElement>(_ which: Moment, _ i: Int, to out: UnsafeMutablePointer<T>,
@@ -117,7 +134,7 @@ public final class AdamState {
         guard let src = rawPointer(which, i) else {
             throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
         }
-        let n = lengths[i]
+        let n = table.lengths[i]
         if capacity < n {
             throw AdamError(.bufferTooSmall, "capacity must be >= tensor \(i)'s length \(n), got \(capacity)")
         }
@@ -132,7 +149,7 @@ public final class AdamState {
         guard let dst = rawPointer(which, i) else {
             throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
         }
-        let n = lengths[i]
+        let n = table.lengths[i]
         if count != n {
             throw AdamError(.sizeMismatch, "count must equal tensor \(i)'s length \(n), got \(UInt(bitPattern: count))")
         }

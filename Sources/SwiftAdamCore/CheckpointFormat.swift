@@ -24,6 +24,9 @@ enum Format {
     static func version(dtype: DType, flavor: AdamFlavor) -> UInt32 {
         dtype == .float32 && flavor == .torch ? 1 : 2
     }
+    /// The tensor table is read and written this many entries at a time: it has one entry
+    /// per tensor (up to 2^24), too many for one buffer that must never fail to allocate.
+    static let tableChunkEntries = 256
 
     static func align(_ n: Int) throws(AdamError) -> Int {
         try checkedAdd(n, alignment - 1, "checkpoint offset \(n)") & ~(alignment - 1)
@@ -36,7 +39,7 @@ enum Format {
 
     /// Bytes of all data sections for these lengths: every moment of every tensor padded
     /// to 64 bytes.
-    static func dataBytes(lengths: [Int], regions: Int, dtype: DType) throws(AdamError) -> Int {
+    static func dataBytes<C: Collection>(lengths: C, regions: Int, dtype: DType) throws(AdamError) -> Int where C.Element == Int {
         var total = 0
         for (i, n) in lengths.enumerated() {
             let section = try checkedMul(try paddedElements(n, dtype), dtype.elementBytes, "tensor \(i) section of \(n) \(dtype.name)")
@@ -45,7 +48,7 @@ enum Format {
         return total
     }
 
-    static func fileBytes(lengths: [Int], regions: Int, dtype: DType, version: UInt32) throws(AdamError) -> Int {
+    static func fileBytes<C: Collection>(lengths: C, regions: Int, dtype: DType, version: UInt32) throws(AdamError) -> Int where C.Element == Int {
         let h = try headerBytes(tensors: lengths.count, version: version)
         let d = try dataBytes(lengths: lengths, regions: regions, dtype: dtype)
         return try checkedAdd(try checkedAdd(h, d, "checkpoint size"), trailerBytes, "checkpoint size")

@@ -42,7 +42,7 @@ extension AdamState {
     func encode<S: ByteSink>(into sink: inout S) throws(AdamError) {
         let fileBytes = try serializedSize()
         let version = formatVersion
-        let headerBytes = try Format.headerBytes(tensors: lengths.count, version: version)
+        let headerBytes = try Format.headerBytes(tensors: count, version: version)
         var crc = CRC32C()
         func put(_ b: UnsafeRawBufferPointer) throws(AdamError) {
             crc.update(b)
@@ -53,7 +53,7 @@ extension AdamState {
         h.u32(version)
         h.u32(UInt32(headerBytes))
         h.u64(UInt64(fileBytes))
-        h.u64(UInt64(lengths.count))
+        h.u64(UInt64(count))
         h.u32(hyper.flags.rawValue)
         h.u32(0)
         h.f64(hyper.lr)
@@ -66,15 +66,23 @@ extension AdamState {
             h.u32(hyper.flavor.rawValue)
             h.u64(0)
         }
-        for i in 0..<lengths.count {
-            h.u64(UInt64(lengths[i]))
-            h.u64(steps[i])
-        }
-        h.bytes.append(contentsOf: repeatElement(0, count: headerBytes - h.bytes.count))
         try withBytes(h.bytes) { (b) throws(AdamError) in try put(b) }
+        var i = 0
+        while i < count {
+            var t = HeaderBuilder()
+            t.bytes.reserveCapacity(Format.tableChunkEntries * Format.tableEntryBytes)
+            for k in i..<min(i + Format.tableChunkEntries, count) {
+                t.u64(UInt64(table.lengths[k]))
+                t.u64(table.steps[k])
+            }
+            try withBytes(t.bytes) { (b) throws(AdamError) in try put(b) }
+            i += Format.tableChunkEntries
+        }
+        let tablePad = headerBytes - Format.fixedHeaderBytes(version: version) - count * Format.tableEntryBytes
+        try withBytes(zeroPad) { (z) throws(AdamError) in try put(UnsafeRawBufferPointer(rebasing: z[0..<tablePad])) }
         let moments: [Moment] = amsgrad ? [.expAvg, .expAvgSq, .maxExpAvgSq] : [.expAvg, .expAvgSq]
-        for i in 0..<lengths.count {
-            let n = lengths[i]
+        for i in 0..<count {
+            let n = table.lengths[i]
             let pad = (try paddedElements(n, dtype) - n) * dtype.elementBytes
             for which in moments {
                 if let p = rawPointer(which, i) {

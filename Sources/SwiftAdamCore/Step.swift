@@ -1,4 +1,5 @@
 import AdamKernelBase
+import CPUFeatures
 
 public enum StepOutcome: Sendable { case applied, skipped }
 
@@ -20,6 +21,9 @@ extension AdamState {
     /// One Adam step over the group. `grads[i] == nil` skips tensor i (torch's
     /// `p.grad is None`). Validates everything before touching anything, so a thrown
     /// error leaves params, moments and steps as they were. T must be the state's dtype.
+    /// Computed in the IEEE default floating-point mode on every thread whatever mode the
+    /// caller's thread is in (its mode is restored on return): results depend on nothing
+    /// but the inputs.
     public func step<T: AdamElement>(params: UnsafePointer<UnsafeMutablePointer<T>?>,
                                      grads: UnsafePointer<UnsafePointer<T>?>,
                                      count: Int, skipNonFinite: Bool,
@@ -42,9 +46,10 @@ extension AdamState {
     func typedStep<T: AdamElement>(_ params: UnsafePointer<UnsafeMutablePointer<T>?>,
                                    _ grads: UnsafePointer<UnsafePointer<T>?>,
                                    _ count: Int, _ skipNonFinite: Bool, _ backend: Backend) throws(AdamError) -> StepOutcome {
-        if count != lengths.count {
-            throw AdamError(.sizeMismatch, "num_tensors must equal the state's \(lengths.count), got \(UInt(bitPattern: count))")
+        if count != self.count {
+            throw AdamError(.sizeMismatch, "num_tensors must equal the state's \(self.count), got \(UInt(bitPattern: count))")
         }
+        let lengths = table.lengths, steps = table.steps
         var work = 0
         for i in 0..<count where grads[i] != nil {
             if params[i] == nil {
@@ -55,6 +60,8 @@ extension AdamState {
             }
             work += lengths[i]
         }
+        let callerMode = swiftadam_internal_fp_enter_default()
+        defer { swiftadam_internal_fp_leave(callerMode) }
         let kernel = backend.kernels[T.self]
         if skipNonFinite {
             for i in 0..<count {
@@ -65,13 +72,12 @@ extension AdamState {
         if wanted <= 1 {
             updateRange(0, work, params: params, grads: grads, kernel: kernel)
         } else {
-            let parts = pool.partsAvailable(wanted)
             var job = RangeJob(state: Unmanaged.passUnretained(self), params: UnsafeRawPointer(params),
-                               grads: UnsafeRawPointer(grads), backend: backend, work: work, parts: parts)
+                               grads: UnsafeRawPointer(grads), backend: backend, work: work)
             withUnsafePointer(to: &job) { ctx in
-                pool.run(parts: parts, context: UnsafeRawPointer(ctx)) { raw, k in
+                WorkerPool.ready.run(parts: wanted, context: UnsafeRawPointer(ctx)) { raw, k, parts in
                     let j = raw.assumingMemoryBound(to: RangeJob.self).pointee
-                    let (lo, hi) = AdamState.partition(j.work, parts: j.parts, k)
+                    let (lo, hi) = AdamState.partition(j.work, parts: parts, k)
                     j.state.takeUnretainedValue().updateRange(lo, hi, job: j)
                 }
             }
@@ -89,7 +95,6 @@ extension AdamState {
         let grads: UnsafeRawPointer
         let backend: Backend
         let work: Int
-        let parts: Int
     }
 
     /// [lo, hi) of part k when `total` elements are cut into `parts` pieces whose
@@ -119,10 +124,11 @@ extension AdamState {
                                      params: UnsafePointer<UnsafeMutablePointer<T>?>,
                                      grads: UnsafePointer<UnsafePointer<T>?>, kernel: AdamKernel<T>) {
         let h = hyper
+        let lengths = table.lengths, steps = table.steps
         var cachedT: UInt64 = 1
         var s = h.kernelScalars(t: 1, T.self)
         var start = 0
-        for i in 0..<lengths.count {
+        for i in 0..<count {
             if start >= hi { break }
             guard let g = grads[i], let p = params[i] else { continue }
             let n = lengths[i]

@@ -893,13 +893,7 @@ static void setup(int *stack_int) {
         if (swiftadam_step_tensor(S1, A.q, A.gq, LQ, 0) != SWIFTADAM_OK) exit(2);
     }
     swiftadam_set_num_threads(S2, 3);
-    size_t three = 3;
-    if (swiftadam_create(&three, 1, NULL, &FREED) != SWIFTADAM_OK || swiftadam_free(FREED) != SWIFTADAM_OK) exit(2);
-    STACK = (swiftadam_state *)stack_int;
-    ONE = (swiftadam_state *)(uintptr_t)1;
-    MAXPTR = (swiftadam_state *)UINTPTR_MAX;
-    INSIDE = (swiftadam_state *)((char *)S2 + 8);
-    if (swiftadam_serialize(S2, A.ckpt, sizeof A.ckpt, &A.ckpt_size) != SWIFTADAM_OK) exit(2);
+    /* the float64 states exist before FREED is made: a new state may reuse a freed address */
     swiftadam_config d = cfg;
     d.dtype = SWIFTADAM_DTYPE_FLOAT64;
     d.flavor = SWIFTADAM_FLAVOR_KERAS;
@@ -912,6 +906,13 @@ static void setup(int *stack_int) {
         if (swiftadam_step_tensor_f64(D1, A.dq, A.dgq, LQ, 0) != SWIFTADAM_OK) exit(2);
     }
     if (swiftadam_serialize(D2, A.ckpt64, sizeof A.ckpt64, &A.ckpt64_size) != SWIFTADAM_OK) exit(2);
+    size_t three = 3;
+    if (swiftadam_create(&three, 1, NULL, &FREED) != SWIFTADAM_OK || swiftadam_free(FREED) != SWIFTADAM_OK) exit(2);
+    STACK = (swiftadam_state *)stack_int;
+    ONE = (swiftadam_state *)(uintptr_t)1;
+    MAXPTR = (swiftadam_state *)UINTPTR_MAX;
+    INSIDE = (swiftadam_state *)((char *)S2 + 8);
+    if (swiftadam_serialize(S2, A.ckpt, sizeof A.ckpt, &A.ckpt_size) != SWIFTADAM_OK) exit(2);
 
     snprintf(A.dir, sizeof A.dir, "/tmp/swiftadam_matrix.XXXXXX");
     if (!mkdtemp(A.dir)) { perror("mkdtemp"); exit(2); }
