@@ -373,6 +373,7 @@ int main(void) {
         trajectory(d, 0, SWIFTADAM_FLAVOR_TORCH, 0, 0, 1.0, 2);
         trajectory(d, SWIFTADAM_FLAG_AMSGRAD | SWIFTADAM_FLAG_DECOUPLED_WEIGHT_DECAY, SWIFTADAM_FLAVOR_TORCH, 0.1, 1, 1024.0, 2);
         trajectory(d, SWIFTADAM_FLAG_MAXIMIZE, SWIFTADAM_FLAVOR_KERAS, 0.01, 0, 3.0, 1);
+        trajectory(d, SWIFTADAM_FLAG_NO_BIAS_CORRECTION, SWIFTADAM_FLAVOR_TORCH, 0, 1, 3.0, 2);
         test_skip_and_scale(d);
         test_checkpoint(d);
     }
