@@ -190,6 +190,17 @@ $(OUT)/bench_adam: benchmarks/bench_adam.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) -O3 -march=native -fopenmp -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
 
+$(OUT)/bench_half: benchmarks/bench_half.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) -O3 -march=native -fopenmp -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+
+# bfloat16/float16 params with a float32 master, 16M params, against their roofline.
+.PHONY: bench-half
+bench-half: $(OUT)/bench_half
+	@uptime
+	for t in 1 2; do for i in roofline-bf16 swiftadam-bf16 roofline-bf16-f32grad swiftadam-bf16-f32grad swiftadam-f16; do \
+	    $(OUT)/bench_half $$i $$t; done; done
+
 bench: $(OUT)/bench_adam $(VENV)/.installed
 	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --python $(VPY)
 	$(VPY) benchmarks/bench_zero.py --mpiexec $(VENV)/bin/mpiexec
