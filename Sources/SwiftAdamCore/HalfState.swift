@@ -8,21 +8,25 @@ struct HalfStepJob {
     let gradsAreHalf: Bool
     /// GradScaler's `inv_scale`: 1 = no scaling.
     let invScale: Float
+    /// The kernel path's conversion loops.
+    let loops: HalfKernels
 
-    /// Master elements converted per pass: 8 KiB of float32, in L1 with the kernel's streams.
-    static let chunk = 2048
+    /// Master elements per pass (2 KiB of float32): the converted grads and the master
+    /// stay in L1 between the passes. Measured on 16M bfloat16 params, 1 thread: 8192
+    /// elements 0.71 ns/param, 2048 0.60, 512 0.52, 256 0.53.
+    static let chunk = 512
 
     /// `count` grads of one tensor from element `at`, as the float32 values the kernel
     /// takes: unscaled float32 grads in place, anything else converted into `buf`.
     @inline(__always)
     func grads(_ g: UnsafeRawPointer, at: Int, count: Int, into buf: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
         if gradsAreHalf {
-            format.widen(g.assumingMemoryBound(to: UInt16.self) + at, into: buf, count: count, invScale: invScale)
+            loops.widen(format, g.assumingMemoryBound(to: UInt16.self) + at, buf, count, invScale)
             return UnsafePointer(buf)
         }
         let g32 = g.assumingMemoryBound(to: Float.self) + at
         if invScale == 1 { return g32 }
-        scaleGrads(g32, into: buf, count: count, invScale: invScale)
+        loops.scale(g32, buf, count, invScale)
         return UnsafePointer(buf)
     }
 }
@@ -125,7 +129,7 @@ extension AdamState {
         let work = try checkStepArguments(params, gp, count)
         let callerMode = swiftadam_internal_fp_enter_default()
         defer { swiftadam_internal_fp_leave(callerMode) }
-        let job = HalfStepJob(format: format, gradsAreHalf: gradsAreHalf, invScale: inv)
+        let job = HalfStepJob(format: format, gradsAreHalf: gradsAreHalf, invScale: inv, loops: backend.halfKernels)
         let kernel = backend.kernels.f32
         if skipNonFinite {
             // found_inf: tested on the grads after unscaling (an overflow there counts).
@@ -166,7 +170,7 @@ extension AdamState {
                     let c = min(HalfStepJob.chunk, b - k)
                     kernel.update(master + k, job.grads(g, at: k, count: c, into: scratch), m + k, v + k,
                                   vmax.map { $0 + k }, c, s)
-                    job.format.narrow(master + k, into: p + k, count: c)
+                    job.loops.narrow(job.format, master + k, p + k, c)
                     k += c
                 }
             }
