@@ -16,7 +16,7 @@ VERSION    := $(shell sed -n 's/^\#define SWIFTADAM_VERSION_STRING "\(.*\)"/\1/p
 SOMAJOR    := $(firstword $(subst ., ,$(VERSION)))
 SONAME     := libSwiftAdam.so.$(SOMAJOR)
 
-.PHONY: all build test test-swift test-c test-python demo bench venv clean
+.PHONY: all build test test-swift test-c test-python demo demo-mpi bench venv clean
 
 all: build
 
@@ -138,11 +138,13 @@ test-wheel: wheel
 test-install: $(LIB)
 	MAKE="$(MAKE)" Tests/packaging/test_install.sh
 
-# The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo.
+# The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo;
+# mpi4py and the mpich wheel (which puts mpiexec in .venv/bin) for swiftadam.distributed.
 $(VENV)/.ready: python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet numpy pytest tqdm matplotlib scikit-learn
+	$(VPY) -m pip install --quiet numpy pytest tqdm matplotlib scikit-learn mpi4py mpich
+	@test -x $(VENV)/bin/mpiexec || { echo "error: the mpich wheel installed no $(VENV)/bin/mpiexec" >&2; exit 1; }
 	touch $@
 
 venv: $(VENV)/.ready
@@ -154,10 +156,16 @@ $(VENV)/.installed: $(VENV)/.ready $(LIB) $(shell find python -name '*.py' -o -n
 
 # Run from the repository root so that `import swiftadam` is the INSTALLED package.
 test-python: $(VENV)/.installed
-	$(VPY) -m pytest -q python/tests
+	SWIFTADAM_REQUIRE_MPI=1 $(VPY) -m pytest -q python/tests
 
 demo: $(VENV)/.installed
 	$(VPY) examples/demo_digits.py --out $(OUT)
+
+# The digits MLP data-parallel on 2 ranks with swiftadam.distributed.ZeroAdam: one kernel and
+# one BLAS thread per rank (2 ranks x 2 threads on 2 cores fight MPI's busy-polling).
+demo-mpi: $(VENV)/.installed
+	SWIFTADAM_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+	    $(VENV)/bin/mpiexec -n 2 $(VPY) -m mpi4py examples/demo_ddp.py --out $(OUT)
 
 # Performance table of issue 4 (figures, not pass/fail): one process per configuration.
 $(OUT)/bench_adam: benchmarks/bench_adam.c include/swiftadam.h $(LIB)
@@ -166,6 +174,7 @@ $(OUT)/bench_adam: benchmarks/bench_adam.c include/swiftadam.h $(LIB)
 
 bench: $(OUT)/bench_adam $(VENV)/.installed
 	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --python $(VPY)
+	$(VPY) benchmarks/bench_zero.py --mpiexec $(VENV)/bin/mpiexec
 
 # ---- Hardening (issue 5): bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
 HARD_C := test_matrix test_leaks test_reader_limits test_paths
