@@ -104,6 +104,11 @@ def param(p, idx):
             f"{name} is {p.dtype}; {_FIX}: pass p = np.asarray(p, dtype=np.float32) "
             f"(a new float32 array) and keep using that array in your model"
         )
+    if _broadcast(p):
+        raise ValueError(
+            f"{name} is a {_broadcast_words(p)}; {_FIX}: pass p = p.copy() and keep using that "
+            f"array in your model"
+        )
     if not p.flags.c_contiguous:
         raise ValueError(
             f"{name} is not C-contiguous (shape {p.shape}, strides {p.strides}); {_FIX}: "
@@ -119,6 +124,17 @@ def param(p, idx):
             f"{name} is read-only; {_FIX}: pass a writeable array (p = p.copy()) and keep "
             f"using that array in your model"
         )
+
+
+def _broadcast(a):
+    """Whether one element of ``a`` stands for several (a stride 0 over a dimension > 1)."""
+    return a.size > 1 and any(s == 0 and d > 1 for s, d in zip(a.strides, a.shape))
+
+
+def _broadcast_words(a):
+    ro = "read-only " if not a.flags.writeable else ""
+    return (f"{ro}broadcast view (shape {a.shape}, strides {a.strides}: one element stands for "
+            "many, as np.broadcast_to gives)")
 
 
 def replacement(p, idx, old):
@@ -280,7 +296,8 @@ def grad(g, idx, shape, strict):
     c = np.require(a, dtype=F32, requirements=["C_CONTIGUOUS", "ALIGNED"])
     if strict and (c is not a or not isinstance(g, _ndarray)):
         what = (f"a {type(g).__module__}.{type(g).__qualname__}" if not isinstance(g, _ndarray) else
-                f"{a.dtype}" if a.dtype != F32 else f"not C-contiguous and aligned (strides {a.strides})")
+                f"{a.dtype}" if a.dtype != F32 else f"a {_broadcast_words(a)}" if _broadcast(a) else
+                f"not C-contiguous and aligned (strides {a.strides})")
         raise TypeError(f"grads[{idx}] is {what}; with strict_grads=True a grad must be a C-contiguous, "
                         "aligned float32 numpy.ndarray of its param's shape (it would be converted, "
                         "a copy): pass np.ascontiguousarray(g, dtype=np.float32)")

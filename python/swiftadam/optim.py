@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import ctypes
 import functools
+import operator
 import threading
 
 import numpy as np
@@ -34,10 +35,25 @@ _bisect = _checks._bisect
 
 # ---- param groups ------------------------------------------------------------------------
 
+_HOW = ("the params of a param group are fixed when it is created. To step other arrays in "
+        "their place (same shapes and dtypes; they keep the moments and step counts of their "
+        "position), pass them to opt.step(grads, params=[...]); to add params, use "
+        "opt.add_param_group({'params': [...]})")
+
+
+def _refuse(*_args, **_kwargs):
+    raise TypeError(f"a param group's params cannot be changed: {_HOW}")
+
+
 class ParamList(list):
-    """``param_groups[i]["params"]``: the arrays a param group steps."""
+    """``param_groups[i]["params"]``: a list that refuses every change (TypeError saying
+    what to do instead), so that no edit is accepted and then ignored. (A group's dict
+    is torch's plain dict: assigning another list to its "params" key is refused by the
+    next call that would use it.)"""
 
     __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
 
     def __reduce__(self):
         return ParamList, (list(self),)
@@ -53,6 +69,11 @@ def _stored(hyper, group):
     checkpoint): whatever else ``group`` holds differs from it, and is validated and pushed
     at the next step."""
     return {**hyper.group_items(), "params": group["params"]}
+
+
+def _replaced(i):
+    return ValueError(f"param_groups[{i}]['params'] was replaced or removed, which SwiftAdam does not "
+                      f"follow: {_HOW}. Nothing was done")
 
 
 class _Group:
@@ -91,12 +112,6 @@ class _Group:
         # a grad at address a overlaps params[0] iff below0 < a < end0 (never when it is empty)
         self.below0 = addrs[0] - self.nbytes[0]
         self.end0 = addrs[0] + self.nbytes[0]
-
-    def binding(self):
-        return self.params, self.pptrs, self.p0, self.below0, self.end0
-
-    def restore(self, binding):
-        self.params, self.pptrs, self.p0, self.below0, self.end0 = binding
 
     def adopt(self, hyper, pushed):
         """Record the hyperparameters now in the native config, and a snapshot of the group
@@ -175,7 +190,7 @@ class Adam:
     r"""The Adam optimizer with torch.optim.Adam's API and semantics, running in libSwiftAdam.
 
     ``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-    *, maximize=False, decoupled_weight_decay=False, bias_correction=True)``
+    *, maximize=False, decoupled_weight_decay=False, bias_correction=True, strict_grads=False)``
 
     For each param ``p`` with gradient ``g`` and its own step count ``t`` (a param whose
     grad is ``None`` in a step is not touched and its ``t`` does not advance), one
@@ -198,13 +213,25 @@ class Adam:
     is rejected (TypeError/ValueError saying how to fix it). The optimizer keeps references
     to the arrays. Params may be empty; two params may not overlap in memory.
 
+    The arrays of a group are fixed when it is created: ``param_groups[i]["params"]`` is a
+    list that refuses every change (TypeError), and a group whose "params" key was assigned
+    another list is refused by the next step (ValueError); nothing is ignored. Code whose
+    arrays change identity (``w = w - lr * g``, ``np.clip``, ``astype``) passes them to
+    ``step(grads, params=[...])``: they are stepped in place of the old ones, with the
+    moments and step counts of their position, and become the group's params. New params
+    go in with :meth:`add_param_group`, with fresh state, as in torch.
+
     ``opt.param_groups`` is a list of dicts with keys ``params, lr, betas, eps,
     weight_decay, amsgrad, maximize, decoupled_weight_decay``, plus ``bias_correction``
     where it was set (DeepSpeed's name; torch always bias-corrects, so a group without
     the key does, and torch-layout groups and state dicts stay as torch writes them).
     Changing a value between steps (learning-rate schedules) takes effect at the next step.
-    ``amsgrad`` cannot change after creation (ValueError at the next step). The params of a
-    group are fixed at creation (use :meth:`add_param_group` to add more).
+    ``amsgrad`` cannot change after creation (ValueError at the next step).
+
+    Grads: float32 C-contiguous aligned arrays of their param's shape are read where they
+    are; any other real array (float64, integers, bool, non-contiguous, lists) is converted
+    with ``np.require(g, np.float32, ["C", "A"])``, a copy per step. ``strict_grads=True``
+    raises TypeError instead of converting (the attribute ``opt.strict_grads`` may change).
 
     Each param group holds one native state (``swiftadam_create``); release them with
     :meth:`close` (or ``with swiftadam.Adam(...) as opt:``); ``__del__`` does it too.
@@ -222,16 +249,18 @@ class Adam:
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False, bias_correction=True):
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False, bias_correction=True,
+                 strict_grads=False):
         values = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
                       bias_correction=bias_correction)
         _checks.hyper(**values)
-        self._setup({k: v for k, v in values.items() if k not in _EXTENSIONS or v != _EXTENSIONS[k]})
+        self._setup({k: v for k, v in values.items() if k not in _EXTENSIONS or v != _EXTENSIONS[k]},
+                    strict_grads)
         for group in _checks.split_groups(params):
             self.add_param_group(group)
 
-    def _setup(self, defaults):
+    def _setup(self, defaults, strict_grads):
         """The attributes of every optimizer, however it is made (constructor, load,
         from_bytes, unpickling); param groups then come one by one through :meth:`_append`."""
         self._lock = threading.Lock()  # the guard of every call: see _exclusive
@@ -242,6 +271,7 @@ class Adam:
         self._vindex = None  # the same as arrays, for many params: see _checks.vector_overlap
         self._count = 0
         self.defaults = defaults
+        self.strict_grads = bool(strict_grads)
         self.param_groups = []
 
     def _all_params(self):
@@ -341,11 +371,12 @@ class Adam:
         # The native state of each group as checkpoint bytes; params and param_groups go
         # through the pickler's (or deepcopy's) memo, so shared arrays stay shared.
         self._require_open()
-        return {"defaults": self.defaults, "param_groups": self.param_groups,
+        self._check_groups()
+        return {"defaults": self.defaults, "strict_grads": self.strict_grads, "param_groups": self.param_groups,
                 "states": [nat.state.serialize() for nat in self._groups]}
 
     def __setstate__(self, state):
-        self._setup(state["defaults"])
+        self._setup(state["defaults"], state["strict_grads"])
         for group, blob in zip(state["param_groups"], state["states"], strict=True):
             params = group["params"]
             for j, p in enumerate(params):
@@ -372,13 +403,9 @@ class Adam:
     def _collect_changes(self):
         """Validate every group that differs from the snapshot taken when it was last pushed;
         return what to push. Nothing is changed here."""
-        if len(self.param_groups) != len(self._groups):
-            raise ValueError(f"opt.param_groups has {len(self.param_groups)} groups but the optimizer "
-                             f"manages {len(self._groups)}: add groups with add_param_group()")
+        self._check_groups()
         changes = None
         for i, (group, nat) in enumerate(zip(self.param_groups, self._groups)):
-            if not isinstance(group, dict):
-                raise TypeError(f"param_groups[{i}] must be a dict, got {type(group).__qualname__}")
             try:
                 changed = group != nat.pushed
             except Exception:  # e.g. betas given as a numpy array: compare after validation
@@ -400,6 +427,17 @@ class Adam:
                 changes.append((nat, group, hyper))
         return changes
 
+    def _check_groups(self):
+        """param_groups must still list this optimizer's groups, each with its params."""
+        if len(self.param_groups) != len(self._groups):
+            raise ValueError(f"opt.param_groups has {len(self.param_groups)} groups but the optimizer "
+                             f"manages {len(self._groups)}: add groups with add_param_group()")
+        for i, (group, nat) in enumerate(zip(self.param_groups, self._groups)):
+            if not isinstance(group, dict):
+                raise TypeError(f"param_groups[{i}] must be a dict, got {type(group).__qualname__}")
+            if group.get("params") is not nat.params:
+                raise _replaced(i)
+
     @staticmethod
     def _push(changes):
         for nat, group, hyper in changes:
@@ -413,7 +451,7 @@ class Adam:
 
     # ---- step ----
 
-    def step(self, grads, *, skip_if_nonfinite=False):
+    def step(self, grads, *, params=None, skip_if_nonfinite=False):
         """One Adam step on every param, in place.
 
         ``grads``: a list with one entry per param, in the order of the params across all
@@ -421,7 +459,13 @@ class Adam:
         does not advance), as torch skips params whose ``.grad`` is None. A grad must have
         its param's shape and must not share memory with any param; float32 C-contiguous
         grads are used as they are, anything else is converted with
-        ``np.require(g, np.float32, ["C", "A"])`` (a copy).
+        ``np.require(g, np.float32, ["C", "A"])`` (a copy), or with ``strict_grads`` refused.
+
+        ``params``: the arrays to step instead of the optimizer's, one per param in the same
+        order (as many, each with its param's shape and dtype, checked as at creation), for
+        code that replaces its arrays. Param k keeps its moments and step count. Once the
+        call is accepted (it returns, True or False), these arrays are the groups' params
+        (``param_groups[i]["params"]``, checkpoints, copies); on an error nothing changes.
 
         ``skip_if_nonfinite=True``: if any grad holds NaN or +-Inf, nothing at all is
         changed and ``False`` is returned (torch's GradScaler). Otherwise returns ``True``.
@@ -439,13 +483,13 @@ class Adam:
                 grads = _checks.grads_as_list(grads)
             flags = _SKIP_NONFINITE if skip_if_nonfinite else _NO_FLAGS
             nat = self._single
-            if nat is not None and len(grads) == 1:
+            if nat is not None and len(grads) == 1 and params is None:
                 # Fast path: one group of one tensor (swiftadam_step_tensor).
                 a = _direct_address(grads[0], nat.shape0)
                 if a and not nat.below0 < a < nat.end0:
                     try:
                         g0, = self.param_groups
-                        dirty = g0 != nat.pushed
+                        dirty = g0["params"] is not nat.params or g0 != nat.pushed
                     except Exception:
                         dirty = True
                     if dirty:
@@ -458,6 +502,8 @@ class Adam:
                     return True
             if self._groups is None:  # (closing clears _single: the fast path is never taken)
                 self._require_open()
+            if params is not None:
+                return self._step_params(grads, params, flags)
             return self._step_general(grads, flags)
         finally:
             lock.release()
@@ -513,6 +559,47 @@ class Adam:
             skipped |= _skipped(_step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, flags), nat, None)
         return not skipped
 
+    def _step_params(self, grads, params, flags):
+        """:meth:`step` over the arrays ``params`` in place of the groups' params."""
+        if isinstance(params, _ndarray) or isinstance(params, (set, frozenset, dict)):
+            raise TypeError(f"params= must be a list with one array per param, in order across the groups, "
+                            f"got a {type(params).__qualname__}")
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"params= must be a list with one array per param, got "
+                            f"{type(params).__qualname__}") from None
+        if len(params) != self._count:
+            raise ValueError(f"params= has {len(params)} arrays but the optimizer has {self._count} params; "
+                             "step(params=) takes the arrays that stand in for all of them, in order "
+                             "across the groups (add new params with add_param_group())")
+        self._check_groups()
+        old = self._all_params()
+        if all(map(operator.is_, params, old)):
+            return self._step_general(grads, flags)
+        for k, (p, q) in enumerate(zip(params, old)):
+            _checks.replacement(p, k, q)
+        ranges = _checks.param_ranges(params)
+        lists, k = [], 0
+        for nat in self._groups:
+            lists.append(ParamList(params[k:k + nat.n]))
+            k += nat.n
+        saved = [nat.params for nat in self._groups], self._index, self._vindex
+        self._bind(lists, _checks.range_index(ranges))
+        try:
+            return self._step_general(grads, flags)
+        except BaseException:
+            self._bind(saved[0], saved[1], saved[2])
+            raise
+
+    def _bind(self, lists, index, vindex=None):
+        """Step the ParamLists ``lists`` (one per group, checked), whose memory ranges are
+        ``index``, from now on; they become the groups' "params"."""
+        for group, nat, plist in zip(self.param_groups, self._groups, lists):
+            nat.bind(plist)
+            group["params"] = nat.pushed["params"] = plist
+        self._index, self._vindex = index, vindex
+
     def _step_general(self, grads, flags):
         groups = self._groups
         if len(grads) != self._count:
@@ -535,7 +622,7 @@ class Adam:
                 else:
                     a = _direct_address(g, shape)
                     if not a:
-                        a, conv = _checks.grad(g, k, shape, False)
+                        a, conv = _checks.grad(g, k, shape, self.strict_grads)
                         if keep is None:
                             keep = []
                         keep.append(conv)
@@ -721,29 +808,30 @@ class Adam:
         return self._single_native("to_bytes()").serialize()
 
     @classmethod
-    def load(cls, path, params, **overrides):
+    def load(cls, path, params, *, strict_grads=False, **overrides):
         """A new optimizer for ``params`` (a list of float32 arrays: ONE group) from the
         checkpoint file at ``path`` (``swiftadam_load``; paths as in :meth:`save`). The
         checkpoint must hold exactly as many tensors with exactly the params' sizes (else
         SwiftAdamError SIZE_MISMATCH); hyperparameters, steps and moments come from it.
         Keyword arguments (lr, betas, eps, weight_decay, maximize, decoupled_weight_decay,
         bias_correction) override the stored values; amsgrad cannot differ from the
-        checkpoint's."""
+        checkpoint's. ``strict_grads`` is the constructor's."""
         fpath = _checks.fs_path(path)
-        return cls._from_native(params, overrides, lambda lengths: NativeState.load(fpath, lengths))
+        return cls._from_native(params, overrides, strict_grads, lambda lengths: NativeState.load(fpath, lengths))
 
     @classmethod
-    def from_bytes(cls, data, params, **overrides):
+    def from_bytes(cls, data, params, *, strict_grads=False, **overrides):
         """:meth:`load` from the bytes of :meth:`to_bytes` (``swiftadam_deserialize``)."""
         if not isinstance(data, bytes):
             try:
                 data = bytes(memoryview(data))
             except TypeError:
                 raise TypeError(f"data must be bytes-like, got {type(data).__qualname__}") from None
-        return cls._from_native(params, overrides, lambda lengths: NativeState.deserialize(data, lengths))
+        return cls._from_native(params, overrides, strict_grads,
+                                lambda lengths: NativeState.deserialize(data, lengths))
 
     @classmethod
-    def _from_native(cls, params, overrides, open_state):
+    def _from_native(cls, params, overrides, strict_grads, open_state):
         allowed = Hyper._fields
         unknown = set(overrides) - set(allowed)
         if unknown:
@@ -767,7 +855,7 @@ class Adam:
         defaults = {**stored.group_items(), **overrides}
         _checks.group_hyper(defaults)
         self = cls.__new__(cls)
-        self._setup(defaults)
+        self._setup(defaults, strict_grads)
         group = _param_group(defaults, plist)
         self._append(group, state, stored, _stored(stored, group))
         self._sync_hyperparameters()
@@ -779,12 +867,12 @@ class AdamW(Adam):
     decoupled_weight_decay=True)`` with torch's AdamW default ``weight_decay=1e-2``.
 
     ``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-    amsgrad=False, *, maximize=False, bias_correction=True)``. See :class:`Adam` for the
+    amsgrad=False, *, maximize=False, bias_correction=True, strict_grads=False)``. See :class:`Adam` for the
     algorithm, with ``p = p * (1 - lr * weight_decay)`` applied before the moment update.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, bias_correction=True):
+                 amsgrad=False, *, maximize=False, bias_correction=True, strict_grads=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True,
-                         bias_correction=bias_correction)
+                         bias_correction=bias_correction, strict_grads=strict_grads)
