@@ -1,7 +1,8 @@
 """`make bench`: every implementation x workload x thread count, one process each, in one run.
 
-Prints a markdown table (ns/param, GB/s at 28 B/param, ratio to the roofline of the same
-workload and thread count, µs/step, peak RSS) plus the target checks of issue 4.
+Prints a markdown table (ns/param, GB/s at 28 B/param for float32 and 56 for float64,
+ratio to the roofline of the same workload, thread count and dtype, µs/step, peak RSS)
+plus the target checks of issues 4 and 10.
 """
 import argparse
 import os
@@ -11,7 +12,17 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = ["large", "group", "small", "tiny"]
-LABEL = {"large": "1 × 16M", "group": "40 tensors, 1.08M", "small": "1 × 4096", "tiny": "1000 × 100"}
+LABEL = {"large": "1 × 16M", "large8m": "1 × 8M", "group": "40 tensors, 1.08M", "small": "1 × 4096",
+         "tiny": "1000 × 100"}
+# float64 and the keras flavour (C ABI, 1 thread): the big tensor against its own roofline,
+# and in cache, where the kernel is bound by its divisions and square root.
+DTYPE_WORKLOADS = ["large8m", "small"]
+DTYPE_IMPLS = ["roofline", "swiftadam", "swiftadam-keras", "roofline-f64", "swiftadam-f64", "swiftadam-f64-keras",
+               "divfloor", "divfloor-f64"]
+
+
+def dtype_of(impl):
+    return "f64" if "-f64" in impl else "f32"
 
 
 def run(cmd, env=None):
@@ -65,8 +76,21 @@ def main():
         except ImportError:
             pass
 
-    roof = {(r["wl"], r["threads"]): r["ns"] for r in rows if r["impl"] == "roofline" and "ns" in r}
+    for wl in DTYPE_WORKLOADS:
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        for impl in DTYPE_IMPLS:
+            if (wl == "small" and impl in ("roofline", "swiftadam")) or (wl != "small" and impl.startswith("divfloor")):
+                continue   # measured above / the divider floor is an in-cache figure
+            r, err = run([args.bench_bin, impl, wl, "1"], env)
+            rows.append(r or {"impl": impl, "wl": wl, "threads": 1, "error": err})
+
+    roof = {(r["wl"], r["threads"], dtype_of(r["impl"])): r["ns"] for r in rows
+            if r["impl"].startswith("roofline") and "ns" in r}
     names = {"roofline": "roofline (C, same traffic)", "swiftadam": "SwiftAdam (C ABI)",
+             "swiftadam-keras": "SwiftAdam keras flavour (C ABI)",
+             "roofline-f64": "float64 roofline (C, 56 B/param)", "swiftadam-f64": "SwiftAdam float64 (C ABI)",
+             "swiftadam-f64-keras": "SwiftAdam float64 keras (C ABI)",
+             "divfloor": "sqrt + 2 divisions only (AVX2 floor)", "divfloor-f64": "float64 sqrt + 2 divisions only (AVX2 floor)",
              "python": "SwiftAdam (from Python)", "python-flat": "SwiftAdam (Python, step_flat)", "numpy": "numpy textbook", "torch-fused": "torch fused"}
     print("\n| workload | implementation | threads | ns/param | GB/s | × roofline | µs/step | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
@@ -74,7 +98,8 @@ def main():
         if "error" in r:
             print(f"| {LABEL[r['wl']]} | {names[r['impl']]} | {r['threads']} | error: {' '.join(r['error'])} | | | | |")
             continue
-        ratio = r["ns"] / roof[(r["wl"], r["threads"])] if (r["wl"], r["threads"]) in roof else float("nan")
+        key = (r["wl"], r["threads"], dtype_of(r["impl"]))
+        ratio = r["ns"] / roof[key] if key in roof else float("nan")
         print(f"| {LABEL[r['wl']]} | {names[r['impl']]} | {r['threads']} | {r['ns']:.3f} | {r['gbs']:.1f} | "
               f"{ratio:.2f} | {r['us']:.2f} | {r['rss']:.0f} |")
 
@@ -107,6 +132,22 @@ def main():
     pf = get("python-flat", "tiny", 1)
     if pf:
         checks.append(("from Python, 1000 x 100: <= 150 us/step (step_flat)", pf["us"], 150.0, "us"))
+    d, dr = get("swiftadam-f64", "large8m", 1), get("roofline-f64", "large8m", 1)
+    if d and dr:
+        checks.append(("float64 8M, 1 thread: <= 1.15 x the float64 roofline", d["ns"] / dr["ns"], 1.15, "x"))
+    d32, d64 = get("swiftadam", "small", 1), get("swiftadam-f64", "small", 1)
+    if d32 and d64:
+        checks.append(("in cache (1 x 4096): float64 ns per byte <= 1.2 x float32's",
+                       (d64["ns"] / 56) / (d32["ns"] / 28), 1.2, "x"))
+    f32, f64 = get("divfloor", "small", 1), get("divfloor-f64", "small", 1)
+    if f32 and f64:
+        print(f"  (for reference, in cache: the AVX2 floor of sqrt + 2 divisions per element is "
+              f"{f32['ns']:.3f} ns float32, {f64['ns']:.3f} ns float64: "
+              f"{(f64['ns'] / 56) / (f32['ns'] / 28):.2f} x per byte)")
+    k32, k64 = get("swiftadam-keras", "small", 1), get("swiftadam-f64-keras", "small", 1)
+    if k32 and k64:
+        checks.append(("in cache (1 x 4096), keras flavour: float64 ns per byte <= 1.2 x float32's",
+                       (k64["ns"] / 56) / (k32["ns"] / 28), 1.2, "x"))
     for name, val, bound, unit in checks:
         ok = val >= -bound if bound < 0 else val <= bound
         print(f"  [{'met' if ok else 'NOT met'}] {name}: {val:.3f} {unit}")
@@ -121,6 +162,10 @@ def main():
         r2 = get("swiftadam", wl, 2)
         if r2 and r2.get("allocs") is not None:
             print(f"  heap allocations per step ({LABEL[wl]}, 2 threads): {r2['allocs']:.3f}")
+    r = get("swiftadam-f64", "large8m", 1)
+    if r and r.get("state_bpp") is not None:
+        print(f"  float64 state of {LABEL['large8m']}: {r['state_bpp']:.3f} heap bytes/param resident "
+              f"(16 = m and v exactly); heap allocations per step: {r['allocs']:.3f}")
 
 if __name__ == "__main__":
     main()

@@ -164,10 +164,17 @@ class NativeState:
 
     # ---- hyperparameters ----
 
-    def hyper(self):
+    def hyper(self, call="swiftadam_get_config"):
         """The hyperparameters in the state's config."""
         cfg = new_config()
         _check(_lib.swiftadam_get_config(self.handle, ctypes.byref(cfg)), "swiftadam_get_config")
+        if cfg.dtype != _b.SWIFTADAM_DTYPE_FLOAT32 or cfg.flavor != _b.SWIFTADAM_FLAVOR_TORCH:
+            dtype = "float64" if cfg.dtype == _b.SWIFTADAM_DTYPE_FLOAT64 else f"dtype {cfg.dtype}"
+            flavor = "keras" if cfg.flavor == _b.SWIFTADAM_FLAVOR_KERAS else "torch"
+            raise NotImplementedError(
+                f"{call}: the checkpoint holds a {dtype if cfg.dtype else 'float32'} state of the "
+                f"{flavor} flavour; this Python package drives float32 states of the torch flavour "
+                f"only (the C API takes the others: swiftadam_step_f64, SWIFTADAM_FLAVOR_KERAS)")
         return Hyper.from_config(cfg)
 
     def set_hyper(self, new, old):

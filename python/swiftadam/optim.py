@@ -382,7 +382,7 @@ class Adam:
             for j, p in enumerate(params):
                 _checks.param(p, self._count + j)
             native = NativeState.deserialize(blob, [p.size for p in params])
-            hyper = native.hyper()
+            hyper = native.hyper("swiftadam_deserialize")
             if type(params) is not ParamList:
                 group["params"] = ParamList(params)
             self._append(group, native, hyper, _stored(hyper, group))
@@ -817,7 +817,8 @@ class Adam:
         bias_correction) override the stored values; amsgrad cannot differ from the
         checkpoint's. ``strict_grads`` is the constructor's."""
         fpath = _checks.fs_path(path)
-        return cls._from_native(params, overrides, strict_grads, lambda lengths: NativeState.load(fpath, lengths))
+        return cls._from_native(params, overrides, strict_grads, lambda lengths: NativeState.load(fpath, lengths),
+                                "swiftadam_load")
 
     @classmethod
     def from_bytes(cls, data, params, *, strict_grads=False, **overrides):
@@ -828,10 +829,10 @@ class Adam:
             except TypeError:
                 raise TypeError(f"data must be bytes-like, got {type(data).__qualname__}") from None
         return cls._from_native(params, overrides, strict_grads,
-                                lambda lengths: NativeState.deserialize(data, lengths))
+                                lambda lengths: NativeState.deserialize(data, lengths), "swiftadam_deserialize")
 
     @classmethod
-    def _from_native(cls, params, overrides, strict_grads, open_state):
+    def _from_native(cls, params, overrides, strict_grads, open_state, call):
         allowed = Hyper._fields
         unknown = set(overrides) - set(allowed)
         if unknown:
@@ -848,7 +849,7 @@ class Adam:
             _checks.param(p, j)
         _checks.param_ranges(plist)
         state = open_state([p.size for p in plist])
-        stored = state.hyper()
+        stored = state.hyper(call)
         if "amsgrad" in overrides and bool(overrides["amsgrad"]) != stored.amsgrad:
             raise ValueError(f"amsgrad={overrides['amsgrad']} differs from the checkpoint's "
                              f"amsgrad={stored.amsgrad}, which cannot change")
