@@ -16,7 +16,7 @@ import numpy as np
 from . import _bindings as _b
 from ._errors import SwiftAdamError
 from ._errors import status_name as _status_name
-from ._native import DTYPES, EXTENSIONS, F32, MAX_STEP, MOMENTS, TORCH_KEYS, Hyper, address
+from ._native import DTYPES, EXTENSIONS, FLAVORS, MAX_STEP, MOMENTS, TORCH_KEYS, Hyper, address
 
 _ndarray = np.ndarray
 _c_char_from_buffer = ctypes.c_char.from_buffer
@@ -36,7 +36,7 @@ def _real(name, value, ctx):
 
 
 def hyper(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay, bias_correction=True,
-          ctx=""):
+          flavor="torch", ctx=""):
     """torch.optim.Adam's checks (same words), plus finiteness, which the native library
     requires. Arguments in :class:`Hyper`'s field order; returns the normalized Hyper."""
     flr = _real("lr", lr, ctx)
@@ -60,8 +60,10 @@ def hyper(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_deca
     fwd = _real("weight_decay", weight_decay, ctx)
     if not (0.0 <= fwd < math.inf):
         raise ValueError(f"Invalid weight_decay value: {weight_decay}{ctx}")
+    if not (isinstance(flavor, str) and flavor in FLAVORS):
+        raise ValueError(f"Invalid flavor: {flavor!r}; expected one of {sorted(FLAVORS)}{ctx}")
     return Hyper(flr, (fb[0], fb[1]), feps, fwd, bool(amsgrad), bool(maximize), bool(decoupled_weight_decay),
-                 bool(bias_correction))
+                 bool(bias_correction), flavor)
 
 
 _torch_values = operator.itemgetter(*TORCH_KEYS)
@@ -92,7 +94,7 @@ _FIX = "SwiftAdam updates params in place and never copies them"
 
 
 def param(p, idx):
-    """A param must be a float32, C-contiguous, aligned, writeable numpy.ndarray."""
+    """A param must be a float32 or float64, C-contiguous, aligned, writeable numpy.ndarray."""
     name = f"params[{idx}]"
     if not isinstance(p, _ndarray):
         raise TypeError(
@@ -102,7 +104,7 @@ def param(p, idx):
     if p.dtype not in DTYPES:
         raise TypeError(
             f"{name} is {p.dtype}; {_FIX}: pass p = np.asarray(p, dtype=np.float32) "
-            f"(a new float32 array) and keep using that array in your model"
+            f"(a new float32 array; float64 works too) and keep using that array in your model"
         )
     if _broadcast(p):
         raise ValueError(
@@ -147,6 +149,26 @@ def replacement(p, idx, old):
             f"{old.dtype} of shape {old.shape}; a param passed to step(params=) replaces the one at "
             "its position and keeps its moments, so it must match (for a new param use add_param_group)"
         )
+
+
+def group_dtype(params, first):
+    """The one dtype of a param group's (checked) params; TypeError if they mix dtypes."""
+    dtype = params[0].dtype
+    for j, p in enumerate(params):
+        if p.dtype != dtype:
+            raise TypeError(
+                f"params[{first + j}] is {p.dtype} but params[{first}] of its param group is {dtype}: a "
+                f"group holds one dtype. {_FIX}: pass p = np.asarray(p, dtype=np.{dtype}) and keep "
+                f"using that array in your model, or put the {p.dtype} params in a group of their own"
+            )
+    return dtype
+
+
+def state_dtype(state, params, call):
+    """A state opened from a checkpoint must hold the dtype of the params it will step."""
+    if state.dtype != params[0].dtype:
+        raise TypeError(f"{call}: the checkpoint holds a {state.dtype} state but the params are "
+                        f"{params[0].dtype}; pass {state.dtype} params")
 
 
 def param_list(params, gi):
@@ -266,41 +288,42 @@ def overlap_error(what, k):
 # ---- grads ----------------------------------------------------------------------------------
 
 
-def direct_address(g, shape):
-    """The address of grad ``g`` if the library can read it where it is (a C-contiguous,
-    aligned float32 ndarray of the param's ``shape``), else 0. The per-step fast path."""
-    if type(g) is _ndarray and g.dtype is F32 and g.shape == shape:
+def direct_address(g, dtype, shape, mask):
+    """The address of grad ``g`` if the library can read it where it is (a C-contiguous
+    ndarray of the param's ``dtype`` and ``shape``, its address a multiple of ``mask + 1``),
+    else 0. The per-step fast path."""
+    if type(g) is _ndarray and g.dtype is dtype and g.shape == shape:
         try:
             a = _addressof(_c_char_from_buffer(g))  # C-contiguous and writeable only
         except (TypeError, ValueError, BufferError):
             return 0
-        if not a & 3:
+        if not a & mask:
             return a
     return 0
 
 
-def grad(g, idx, shape, strict):
-    """grads[idx] for a param of ``shape`` when :func:`direct_address` refused it: validated
-    and, unless ``strict``, converted with ``np.require(g, np.float32, ["C", "A"])`` (a copy
-    when g is not already such an array). Returns (address, the array to keep alive during
-    the native call)."""
+def grad(g, idx, shape, dtype, strict):
+    """grads[idx] for a param of ``shape`` and ``dtype`` when :func:`direct_address` refused
+    it: validated and, unless ``strict``, converted with ``np.require(g, dtype, ["C", "A"])``
+    (a copy when g is not already such an array). Returns (address, the array to keep alive
+    during the native call)."""
     try:
         a = np.asarray(g)
     except Exception as e:
         raise TypeError(f"grads[{idx}] cannot be read as an array: {e}") from None
     if a.dtype.kind not in "fiub":
         raise TypeError(f"grads[{idx}] is {type(g).__qualname__} of dtype {a.dtype}; a grad must "
-                        "be an array of real numbers (float32 best)")
+                        f"be an array of real numbers ({dtype}, its param's dtype, best)")
     if a.shape != shape:
         raise ValueError(f"grads[{idx}] has shape {a.shape} but params[{idx}] has shape {shape}")
-    c = np.require(a, dtype=F32, requirements=["C_CONTIGUOUS", "ALIGNED"])
+    c = np.require(a, dtype=dtype, requirements=["C_CONTIGUOUS", "ALIGNED"])
     if strict and (c is not a or not isinstance(g, _ndarray)):
         what = (f"a {type(g).__module__}.{type(g).__qualname__}" if not isinstance(g, _ndarray) else
-                f"{a.dtype}" if a.dtype != F32 else f"a {_broadcast_words(a)}" if _broadcast(a) else
+                f"{a.dtype}" if a.dtype != dtype else f"a {_broadcast_words(a)}" if _broadcast(a) else
                 f"not C-contiguous and aligned (strides {a.strides})")
         raise TypeError(f"grads[{idx}] is {what}; with strict_grads=True a grad must be a C-contiguous, "
-                        "aligned float32 numpy.ndarray of its param's shape (it would be converted, "
-                        "a copy): pass np.ascontiguousarray(g, dtype=np.float32)")
+                        f"aligned {dtype} numpy.ndarray (its param's dtype) of its param's shape (it would "
+                        f"be converted, a copy): pass np.ascontiguousarray(g, dtype=np.{dtype})")
     return address(c), c
 
 
@@ -315,14 +338,15 @@ def grads_as_list(grads):
                         f"{type(grads).__qualname__}") from None
 
 
-def all_finite(grads):
-    """Whether every grad (None: none) holds only finite values as the step would read it."""
-    for g in grads:
+def all_finite(grads, dtypes):
+    """Whether every grad (None: none) holds only finite values as the step would read it
+    (converted to ``dtypes[k]``, its param's dtype)."""
+    for g, dtype in zip(grads, dtypes):
         if g is None:
             continue
         a = np.asarray(g)
-        if a.dtype != F32:
-            a = a.astype(F32)
+        if a.dtype != dtype:
+            a = a.astype(dtype)
         if not np.isfinite(a).all():
             return False
     return True
@@ -340,9 +364,9 @@ def _state_value(v, what):
         raise TypeError(f"{what} cannot be read as an array: {e}") from None
 
 
-def state_entry(entry, pid, flat, shape, amsgrad):
+def state_entry(entry, pid, flat, shape, amsgrad, dtype):
     """One param's entry of a state dict's "state", validated: (step, [(moment id, C-contiguous
-    float32 copy)])."""
+    copy of ``dtype``)])."""
     where = f"state_dict['state'][{pid!r}]"
     if not isinstance(entry, dict):
         raise TypeError(f"{where} must be a dict")
@@ -367,10 +391,10 @@ def state_entry(entry, pid, flat, shape, amsgrad):
             continue
         a = _state_value(entry[key], f"{where}[{key!r}]")
         if a.dtype.kind not in "fiu":
-            raise TypeError(f"{where}[{key!r}] has dtype {a.dtype}; expected float32")
+            raise TypeError(f"{where}[{key!r}] has dtype {a.dtype}; expected {dtype}")
         if a.shape != shape:
             raise ValueError(f"{where}[{key!r}] has shape {a.shape} but params[{flat}] has shape {shape}")
-        moments.append((which, np.array(a, dtype=F32, order="C", copy=True)))
+        moments.append((which, np.array(a, dtype=dtype, order="C", copy=True)))
     return int(sv), moments
 
 

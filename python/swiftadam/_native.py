@@ -20,7 +20,7 @@ _lib = _b.lib
 _c_void_p = ctypes.c_void_p
 
 F32 = np.dtype(np.float32)
-DTYPES = (F32,)  # the param dtypes the library steps (one native state holds one dtype)
+F64 = np.dtype(np.float64)
 
 MAX_STEP = 1 << 53  # torch stores step as a float64 tensor; the library counts up to it
 MOMENTS = (
@@ -29,9 +29,32 @@ MOMENTS = (
     ("max_exp_avg_sq", _b.SWIFTADAM_MOMENT_MAX_EXP_AVG_SQ),
 )
 
-# The step entry points, prebound: the per-step paths call them with the handle directly.
-step_tensor = _lib.swiftadam_step_tensor
-step_group = _lib.swiftadam_step
+
+
+class Kind(NamedTuple):
+    """The library's entry points for one element type (a state holds one, chosen at
+    creation; the other type's calls fail with DTYPE_MISMATCH)."""
+
+    code: int  # SWIFTADAM_DTYPE_*
+    step: object
+    step_tensor: object
+    get_moment: object
+    set_moment: object
+
+
+# Adding a dtype: one entry here (and its entry points in _bindings).
+KINDS = {
+    F32: Kind(_b.SWIFTADAM_DTYPE_FLOAT32, _lib.swiftadam_step, _lib.swiftadam_step_tensor,
+              _lib.swiftadam_get_moment, _lib.swiftadam_set_moment),
+    F64: Kind(_b.SWIFTADAM_DTYPE_FLOAT64, _lib.swiftadam_step_f64, _lib.swiftadam_step_tensor_f64,
+              _lib.swiftadam_get_moment_f64, _lib.swiftadam_set_moment_f64),
+}
+DTYPES = tuple(KINDS)  # the param dtypes, one per native state
+_DTYPE_OF_CODE = {kind.code: dtype for dtype, kind in KINDS.items()}
+
+FLAVORS = {"torch": _b.SWIFTADAM_FLAVOR_TORCH, "keras": _b.SWIFTADAM_FLAVOR_KERAS}
+_FLAVOR_OF_CODE = {code: name for name, code in FLAVORS.items()}
+
 NO_FLAGS = ctypes.c_uint32(0)  # prebuilt arguments: ctypes passes them without conversion
 SKIP_NONFINITE = ctypes.c_uint32(_b.SWIFTADAM_STEP_SKIP_NONFINITE)
 
@@ -81,9 +104,11 @@ class Hyper(NamedTuple):
     maximize: bool
     decoupled_weight_decay: bool
     bias_correction: bool = True  # DeepSpeed's name; torch always bias-corrects
+    flavor: str = "torch"  # whose formula: "torch" or "keras" (Keras 3's Adam)
 
     def to_config(self):
         cfg = new_config()
+        cfg.flavor = FLAVORS[self.flavor]
         cfg.lr, (cfg.beta1, cfg.beta2), cfg.eps, cfg.weight_decay = self.lr, self.betas, self.eps, self.weight_decay
         flags = 0
         for name, bit, when in _FLAG_FIELDS:
@@ -96,7 +121,7 @@ class Hyper(NamedTuple):
     def from_config(cls, cfg):
         flags = {name: bool(cfg.flags & bit) == when for name, bit, when in _FLAG_FIELDS}
         return cls(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, weight_decay=cfg.weight_decay,
-                   **flags)
+                   flavor=_FLAVOR_OF_CODE[cfg.flavor], **flags)
 
     def group_items(self):
         """The keys of a param group with these values (extensions only where not default)."""
@@ -117,12 +142,13 @@ def _lengths(lengths):
 
 
 class NativeState:
-    """One ``swiftadam_state`` handle (``handle``: a c_void_p, None once freed) and the
-    tensor lengths it holds. Opened by :meth:`create`, :meth:`deserialize` or :meth:`load`;
+    """One ``swiftadam_state`` handle (``handle``: a c_void_p, None once freed), the
+    tensor lengths it holds, its element ``dtype`` and that dtype's entry points
+    (``kind``). Opened by :meth:`create`, :meth:`deserialize` or :meth:`load`;
     released by :meth:`free` (idempotent), which ``__del__`` calls, so a state dropped on
     an error path is freed as well."""
 
-    __slots__ = ("handle", "lengths")
+    __slots__ = ("handle", "lengths", "dtype", "kind")
 
     _free = _lib.swiftadam_free  # kept on the class: still reachable at interpreter shutdown
 
@@ -134,10 +160,15 @@ class NativeState:
         h = _c_void_p()
         _check(open_fn(arr, n, ctypes.byref(h)), call)
         self.handle = h
+        code = ctypes.c_uint32()
+        _check(_lib.swiftadam_get_dtype(h, ctypes.byref(code)), "swiftadam_get_dtype")
+        self.dtype = _DTYPE_OF_CODE[code.value]
+        self.kind = KINDS[self.dtype]
 
     @classmethod
-    def create(cls, lengths, hyper):
+    def create(cls, lengths, hyper, dtype):
         cfg = hyper.to_config()
+        cfg.dtype = KINDS[dtype].code
         return cls(lambda arr, n, out: _lib.swiftadam_create(arr, n, ctypes.byref(cfg), out),
                    "swiftadam_create", lengths)
 
@@ -164,17 +195,10 @@ class NativeState:
 
     # ---- hyperparameters ----
 
-    def hyper(self, call="swiftadam_get_config"):
+    def hyper(self):
         """The hyperparameters in the state's config."""
         cfg = new_config()
         _check(_lib.swiftadam_get_config(self.handle, ctypes.byref(cfg)), "swiftadam_get_config")
-        if cfg.dtype != _b.SWIFTADAM_DTYPE_FLOAT32 or cfg.flavor != _b.SWIFTADAM_FLAVOR_TORCH:
-            dtype = "float64" if cfg.dtype == _b.SWIFTADAM_DTYPE_FLOAT64 else f"dtype {cfg.dtype}"
-            flavor = "keras" if cfg.flavor == _b.SWIFTADAM_FLAVOR_KERAS else "torch"
-            raise NotImplementedError(
-                f"{call}: the checkpoint holds a {dtype if cfg.dtype else 'float32'} state of the "
-                f"{flavor} flavour; this Python package drives float32 states of the torch flavour "
-                f"only (the C API takes the others: swiftadam_step_f64, SWIFTADAM_FLAVOR_KERAS)")
         return Hyper.from_config(cfg)
 
     def set_hyper(self, new, old):
@@ -182,7 +206,9 @@ class NativeState:
         if new._replace(lr=old.lr) == old:
             _check(_lib.swiftadam_set_lr(self.handle, new.lr), "swiftadam_set_lr")
         else:
-            _check(_lib.swiftadam_set_config(self.handle, ctypes.byref(new.to_config())), "swiftadam_set_config")
+            cfg = new.to_config()
+            cfg.dtype = self.kind.code  # fixed at creation: the config must say so
+            _check(_lib.swiftadam_set_config(self.handle, ctypes.byref(cfg)), "swiftadam_set_config")
 
     # ---- per-tensor state ----
 
@@ -199,14 +225,14 @@ class NativeState:
         _check(_lib.swiftadam_set_tensor_step(self.handle, j, step), "swiftadam_set_tensor_step")
 
     def moment(self, j, which, shape):
-        """A float32 copy of moment ``which`` of tensor ``j``, shaped ``shape``."""
-        out = np.empty(shape, dtype=F32)
-        _check(_lib.swiftadam_get_moment(self.handle, j, which, address(out), out.size), "swiftadam_get_moment")
+        """A copy (of the state's dtype) of moment ``which`` of tensor ``j``, shaped ``shape``."""
+        out = np.empty(shape, dtype=self.dtype)
+        _check(self.kind.get_moment(self.handle, j, which, address(out), out.size), "swiftadam_get_moment")
         return out
 
     def set_moment(self, j, which, arr):
-        """Copy the C-contiguous float32 ``arr`` into moment ``which`` of tensor ``j``."""
-        _check(_lib.swiftadam_set_moment(self.handle, j, which, address(arr), arr.size), "swiftadam_set_moment")
+        """Copy ``arr`` (C-contiguous, of the state's dtype) into moment ``which`` of tensor ``j``."""
+        _check(self.kind.set_moment(self.handle, j, which, address(arr), arr.size), "swiftadam_set_moment")
 
     # ---- checkpoints ----
 

@@ -13,7 +13,6 @@ from . import _bindings as _b
 from . import _checks
 from ._checks import direct_address as _direct_address
 from ._native import (
-    F32 as _F32,
     MAX_STEP as _MAX_STEP,
     MOMENTS as _MOMENTS,
     NO_FLAGS as _NO_FLAGS,
@@ -22,8 +21,6 @@ from ._native import (
     Hyper,
     NativeState,
     address as _address,
-    step_group as _step_group,
-    step_tensor as _step_tensor,
 )
 from ._errors import check as _check
 
@@ -86,7 +83,8 @@ class _Group:
     itself); Adam.add_param_group refreshes it when that path stops being taken."""
 
     __slots__ = ("state", "n", "cn", "first", "shapes", "sizes", "nbytes", "gptrs", "shape0", "csize0",
-                 "params", "pptrs", "p0", "below0", "end0", "hyper", "pushed", "bound")
+                 "dtype", "mask", "step_tensor", "step_group", "params", "pptrs", "p0", "below0", "end0",
+                 "hyper", "pushed", "bound")
 
     def __init__(self, state, params, first, hyper, pushed):
         self.state = state
@@ -99,6 +97,9 @@ class _Group:
         self.gptrs = (_c_void_p * self.n)()
         self.shape0 = self.shapes[0]
         self.csize0 = ctypes.c_size_t(self.sizes[0])
+        self.dtype = state.dtype
+        self.mask = state.dtype.itemsize - 1  # a grad's address must be a multiple of its itemsize
+        self.step_tensor, self.step_group = state.kind.step_tensor, state.kind.step
         self.bind(params)
         self.adopt(hyper, pushed)
         self.bound = 0
@@ -134,7 +135,7 @@ def _flat_layout(groups, key):
     for nat in groups:
         sizes = np.asarray(nat.sizes, dtype=np.uintp)
         ends = np.cumsum(sizes, dtype=np.uintp)
-        offsets = (ends - sizes + np.uintp(start)) * np.uintp(4)
+        offsets = (ends - sizes + np.uintp(start)) * np.uintp(nat.dtype.itemsize)
         layout.append((nat, offsets, np.frombuffer(nat.gptrs, dtype=np.uintp)))
         start += int(ends[-1]) if len(ends) else 0
     return key, start, layout
@@ -190,11 +191,12 @@ class Adam:
     r"""The Adam optimizer with torch.optim.Adam's API and semantics, running in libSwiftAdam.
 
     ``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-    *, maximize=False, decoupled_weight_decay=False, bias_correction=True, strict_grads=False)``
+    *, maximize=False, decoupled_weight_decay=False, bias_correction=True, flavor="torch",
+    strict_grads=False)``
 
     For each param ``p`` with gradient ``g`` and its own step count ``t`` (a param whose
     grad is ``None`` in a step is not touched and its ``t`` does not advance), one
-    :meth:`step` computes, in float32 with the scalar factors in float64::
+    :meth:`step` computes, in the params' dtype with the scalar factors in float64::
 
         t      = t + 1
         g      = -g if maximize else g
@@ -206,11 +208,18 @@ class Adam:
         denom  = sqrt(vhat) / sqrt(1 - beta2**t) + eps        (bias_correction=False: / 1)
         p      = p - lr / (1 - beta1**t) * m / denom          (bias_correction=False: - lr * m / denom)
 
+    ``flavor="keras"`` computes Keras 3's Adam instead (also scikit-learn's ``eps``
+    placement), scalars in the params' dtype: ``m += (g - m) * (1 - beta1)``,
+    ``v += (g*g - v) * (1 - beta2)``, ``p -= m * lr * sqrt(1 - beta2**t) / (1 - beta1**t)
+    / (sqrt(vhat) + eps)`` (include/swiftadam.h has the exact order). The flavour may
+    change between steps (``param_groups[i]["flavor"]``).
+
     Params: a list of numpy arrays, or a list of dicts ``{"params": [...], "lr": ..., ...}``
     (param groups with their own hyperparameters; missing keys take the constructor's
-    values, exactly like torch). Each param must be a ``float32``, C-contiguous, aligned,
-    writeable ``numpy.ndarray``; it is updated IN PLACE and never copied, so anything else
-    is rejected (TypeError/ValueError saying how to fix it). The optimizer keeps references
+    values, exactly like torch). Each param must be a ``float32`` or ``float64``,
+    C-contiguous, aligned, writeable ``numpy.ndarray``, one dtype per group (the moments
+    have it); it is updated IN PLACE and never copied, so anything else is rejected
+    (TypeError/ValueError saying how to fix it). The optimizer keeps references
     to the arrays. Params may be empty; two params may not overlap in memory.
 
     The arrays of a group are fixed when it is created: ``param_groups[i]["params"]`` is a
@@ -223,15 +232,16 @@ class Adam:
 
     ``opt.param_groups`` is a list of dicts with keys ``params, lr, betas, eps,
     weight_decay, amsgrad, maximize, decoupled_weight_decay``, plus ``bias_correction``
-    where it was set (DeepSpeed's name; torch always bias-corrects, so a group without
-    the key does, and torch-layout groups and state dicts stay as torch writes them).
+    (DeepSpeed's name) and ``flavor`` where they were set: a group without one of them
+    means torch's behaviour, so torch-layout groups and state dicts stay as torch writes them.
     Changing a value between steps (learning-rate schedules) takes effect at the next step.
     ``amsgrad`` cannot change after creation (ValueError at the next step).
 
-    Grads: float32 C-contiguous aligned arrays of their param's shape are read where they
-    are; any other real array (float64, integers, bool, non-contiguous, lists) is converted
-    with ``np.require(g, np.float32, ["C", "A"])``, a copy per step. ``strict_grads=True``
-    raises TypeError instead of converting (the attribute ``opt.strict_grads`` may change).
+    Grads: C-contiguous aligned arrays of their param's dtype and shape are read where they
+    are; any other real array (the other float dtype, integers, bool, non-contiguous, lists)
+    is converted with ``np.require(g, param.dtype, ["C", "A"])``, a copy per step.
+    ``strict_grads=True`` raises TypeError instead of converting (the attribute
+    ``opt.strict_grads`` may change).
 
     Each param group holds one native state (``swiftadam_create``); release them with
     :meth:`close` (or ``with swiftadam.Adam(...) as opt:``); ``__del__`` does it too.
@@ -250,10 +260,10 @@ class Adam:
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False, bias_correction=True,
-                 strict_grads=False):
+                 flavor="torch", strict_grads=False):
         values = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
-                      bias_correction=bias_correction)
+                      bias_correction=bias_correction, flavor=flavor)
         _checks.hyper(**values)
         self._setup({k: v for k, v in values.items() if k not in _EXTENSIONS or v != _EXTENSIONS[k]},
                     strict_grads)
@@ -315,7 +325,7 @@ class Adam:
             group.setdefault(k, v)
         ctx = f" (param_groups[{gi}])" if gi or len(param_group) > 1 else ""
         hyper = _checks.group_hyper(group, ctx=ctx)
-        state = NativeState.create([p.size for p in params], hyper)
+        state = NativeState.create([p.size for p in params], hyper, _checks.group_dtype(params, self._count))
         self._append(group, state, hyper, _checks.snapshot(group), ranges)
 
     # ---- life cycle ----
@@ -381,8 +391,10 @@ class Adam:
             params = group["params"]
             for j, p in enumerate(params):
                 _checks.param(p, self._count + j)
+            _checks.group_dtype(params, self._count)
             native = NativeState.deserialize(blob, [p.size for p in params])
-            hyper = native.hyper("swiftadam_deserialize")
+            _checks.state_dtype(native, params, "swiftadam_deserialize")
+            hyper = native.hyper()
             if type(params) is not ParamList:
                 group["params"] = ParamList(params)
             self._append(group, native, hyper, _stored(hyper, group))
@@ -457,9 +469,9 @@ class Adam:
         ``grads``: a list with one entry per param, in the order of the params across all
         groups. An entry may be ``None``: that param is skipped (not updated, its step count
         does not advance), as torch skips params whose ``.grad`` is None. A grad must have
-        its param's shape and must not share memory with any param; float32 C-contiguous
-        grads are used as they are, anything else is converted with
-        ``np.require(g, np.float32, ["C", "A"])`` (a copy), or with ``strict_grads`` refused.
+        its param's shape and must not share memory with any param; C-contiguous grads of
+        the param's dtype are used as they are, anything else is converted with
+        ``np.require(g, param.dtype, ["C", "A"])`` (a copy), or with ``strict_grads`` refused.
 
         ``params``: the arrays to step instead of the optimizer's, one per param in the same
         order (as many, each with its param's shape and dtype, checked as at creation), for
@@ -485,7 +497,7 @@ class Adam:
             nat = self._single
             if nat is not None and len(grads) == 1 and params is None:
                 # Fast path: one group of one tensor (swiftadam_step_tensor).
-                a = _direct_address(grads[0], nat.shape0)
+                a = _direct_address(grads[0], nat.dtype, nat.shape0, nat.mask)
                 if a and not nat.below0 < a < nat.end0:
                     try:
                         g0, = self.param_groups
@@ -494,7 +506,7 @@ class Adam:
                         dirty = True
                     if dirty:
                         self._sync_hyperparameters()
-                    rc = _step_tensor(nat.state.handle, nat.p0, a, nat.csize0, flags)
+                    rc = nat.step_tensor(nat.state.handle, nat.p0, a, nat.csize0, flags)
                     if rc:
                         if rc < 0:
                             _step_failed(rc, nat, grads)
@@ -512,7 +524,8 @@ class Adam:
     def step_flat(self, flat_grad, *, skip_if_nonfinite=False):
         """One Adam step with every grad packed into ONE float32 array.
 
-        ``flat_grad``: a C-contiguous float32 ndarray with as many elements as all params
+        ``flat_grad``: a C-contiguous ndarray of the params' dtype (float32, or float64 when
+        every param is float64) with as many elements as all params
         together; param k's grad is the next ``params[k].size`` elements, params taken in
         order across groups (the layout of ``np.concatenate([g.ravel() for g in grads])``,
         or of a preallocated buffer the backward pass writes into). Every param is stepped.
@@ -525,12 +538,16 @@ class Adam:
         Returns False if ``skip_if_nonfinite`` skipped the step, else True."""
         self._require_open()
         g = flat_grad
-        if type(g) is not _ndarray or g.dtype is not _F32:
-            raise TypeError(f"flat_grad must be a float32 numpy.ndarray, got "
+        groups = self._groups
+        dtype = groups[0].dtype
+        if any(nat.dtype is not dtype for nat in groups):
+            raise TypeError("step_flat needs every param of one dtype (one flat buffer); this optimizer "
+                            f"has {sorted({str(nat.dtype) for nat in groups})} params: use step()")
+        if type(g) is not _ndarray or g.dtype is not dtype:
+            raise TypeError(f"flat_grad must be a {dtype} numpy.ndarray (the params' dtype), got "
                             f"{getattr(g, 'dtype', type(g).__qualname__)}")
         if not g.flags.c_contiguous or not g.flags.aligned:
             raise ValueError("flat_grad must be C-contiguous and aligned: pass np.ascontiguousarray(flat_grad)")
-        groups = self._groups
         key = tuple(map(id, groups))
         cache = self._flat_cache
         if cache is None or cache[0] != key:
@@ -556,7 +573,7 @@ class Adam:
         skipped = False
         for nat, offsets, view in cache[2]:
             np.add(offsets, base, out=view)
-            skipped |= _skipped(_step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, flags), nat, None)
+            skipped |= _skipped(nat.step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, flags), nat, None)
         return not skipped
 
     def _step_params(self, grads, params, flags):
@@ -613,26 +630,28 @@ class Adam:
         for nat in groups:
             gptrs = nat.gptrs
             nbytes = nat.nbytes
+            dtype, mask = nat.dtype, nat.mask
             live = 0
             single = None
-            for j, shape in enumerate(nat.shapes):
-                g = grads[k]
+            j = 0
+            for g, shape, nb in zip(grads[k:k + nat.n], nat.shapes, nbytes):
                 if g is None:
                     gptrs[j] = None
                 else:
-                    a = _direct_address(g, shape)
+                    a = _direct_address(g, dtype, shape, mask)
                     if not a:
-                        a, conv = _checks.grad(g, k, shape, self.strict_grads)
+                        a, conv = _checks.grad(g, k + j, shape, dtype, self.strict_grads)
                         if keep is None:
                             keep = []
                         keep.append(conv)
-                    if bisect_ is not None:  # inline _checks.overlapped_param(self._index, a, a + nbytes[j])
-                        i = bisect_(starts, a + nbytes[j]) - 1
-                        if i >= 0 and ends[i] > a and nbytes[j]:
-                            raise _checks.overlap_error(f"grads[{k}]", owners[i])
+                    if bisect_ is not None:  # inline _checks.overlapped_param(self._index, a, a + nb)
+                        i = bisect_(starts, a + nb) - 1
+                        if i >= 0 and ends[i] > a and nb:
+                            raise _checks.overlap_error(f"grads[{k + j}]", owners[i])
                     gptrs[j] = single = a
                     live += 1
-                k += 1
+                j += 1
+            k += nat.n
             if live:
                 calls.append((nat, single if nat.n == 1 else None))
         if bisect_ is None:
@@ -644,7 +663,8 @@ class Adam:
             if hit is not None:
                 raise _checks.overlap_error(f"grads[{hit[0]}]", hit[1])
         changes = self._collect_changes()
-        if flags is _SKIP_NONFINITE and len(calls) > 1 and not _checks.all_finite(grads):
+        if flags is _SKIP_NONFINITE and len(calls) > 1 and not _checks.all_finite(
+                grads, [nat.dtype for nat in groups for _ in range(nat.n)]):
             return False  # the native check is per group; the whole step must skip
         if len(calls) > 1:
             # One native call is all-or-nothing by itself; several must not stop half-way.
@@ -656,9 +676,9 @@ class Adam:
         skipped = False
         for nat, a in calls:
             if a is not None:
-                rc = _step_tensor(nat.state.handle, nat.p0, a, nat.csize0, flags)
+                rc = nat.step_tensor(nat.state.handle, nat.p0, a, nat.csize0, flags)
             else:
-                rc = _step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, flags)
+                rc = nat.step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, flags)
             skipped |= _skipped(rc, nat, grads)
         return not skipped
 
@@ -689,7 +709,7 @@ class Adam:
                 moments = [(key, nat.state.moment(j, which, nat.shapes[j])) for key, which in _MOMENTS
                            if which != _b.SWIFTADAM_MOMENT_MAX_EXP_AVG_SQ or nat.hyper.amsgrad]
                 # bit patterns, not values: a loaded -0.0 must come back too
-                if step > 0 or any(m.view(np.uint32).any() for _, m in moments):
+                if step > 0 or any(m.view(f"u{m.itemsize}").any() for _, m in moments):
                     state[idx + j] = {"step": float(step), **dict(moments)}
             idx += nat.n
         return {"state": state, "param_groups": groups}
@@ -755,12 +775,12 @@ class Adam:
                                  "param group lists")
             gi, j, flat = where
             nat, hyper, entries = plans[gi]
-            entries[j] = _checks.state_entry(entry, pid, flat, nat.shapes[j], hyper.amsgrad)
+            entries[j] = _checks.state_entry(entry, pid, flat, nat.shapes[j], hyper.amsgrad, nat.dtype)
         # Everything is valid: build the new states (a failure drops and so frees them),
         # then swap them in.
         built = []
         for nat, hyper, entries in plans:
-            state = NativeState.create(nat.sizes, hyper)
+            state = NativeState.create(nat.sizes, hyper, nat.dtype)
             built.append(state)
             for j, e in enumerate(entries):
                 if e is None:
@@ -847,9 +867,11 @@ class Adam:
         plist = ParamList([plist] if isinstance(plist, _ndarray) else plist)
         for j, p in enumerate(plist):
             _checks.param(p, j)
+        _checks.group_dtype(plist, 0)
         _checks.param_ranges(plist)
         state = open_state([p.size for p in plist])
-        stored = state.hyper(call)
+        _checks.state_dtype(state, plist, call)
+        stored = state.hyper()
         if "amsgrad" in overrides and bool(overrides["amsgrad"]) != stored.amsgrad:
             raise ValueError(f"amsgrad={overrides['amsgrad']} differs from the checkpoint's "
                              f"amsgrad={stored.amsgrad}, which cannot change")
@@ -868,12 +890,13 @@ class AdamW(Adam):
     decoupled_weight_decay=True)`` with torch's AdamW default ``weight_decay=1e-2``.
 
     ``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-    amsgrad=False, *, maximize=False, bias_correction=True, strict_grads=False)``. See :class:`Adam` for the
+    amsgrad=False, *, maximize=False, bias_correction=True, flavor="torch", strict_grads=False)``. See
+    :class:`Adam` for the
     algorithm, with ``p = p * (1 - lr * weight_decay)`` applied before the moment update.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, bias_correction=True, strict_grads=False):
+                 amsgrad=False, *, maximize=False, bias_correction=True, flavor="torch", strict_grads=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True,
-                         bias_correction=bias_correction, strict_grads=strict_grads)
+                         bias_correction=bias_correction, flavor=flavor, strict_grads=strict_grads)
