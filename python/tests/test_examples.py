@@ -38,3 +38,13 @@ def test_model_pickled_with_its_optimizer_resumes_bit_identically():
     m = re.search(r"loss at step 200 (\S+); bit-identical to the uninterrupted run: (\w+)", out)
     assert m, out
     assert m.group(2) == "True" and float(m.group(1)) < 0.5
+
+
+def test_sklearn_mlp_trains_with_swiftadam_and_survives_joblib():
+    out = run_example("sklearn_mlp.py")
+    acc = dict(re.findall(r"^(scikit-learn Adam|SwiftAdam)\s+test accuracy (\S+); optimizer\s+\S+ us per step "
+                          r"\(median of \d+\), float64$", out, flags=re.M))
+    assert set(acc) == {"scikit-learn Adam", "SwiftAdam"}, out
+    assert float(acc["SwiftAdam"]) >= 0.95 and abs(float(acc["SwiftAdam"]) - float(acc["scikit-learn Adam"])) < 0.02
+    m = re.search(r"steps the restored model's arrays: (\w+); test accuracy (\S+)", out)
+    assert m and m.group(1) == "True" and float(m.group(2)) >= 0.95, out
