@@ -415,9 +415,12 @@ class Adam:
     def _collect_changes(self):
         """Validate every group that differs from the snapshot taken when it was last pushed;
         return what to push. Nothing is changed here."""
-        self._check_groups()
+        if len(self.param_groups) != len(self._groups):
+            self._check_groups()
         changes = None
         for i, (group, nat) in enumerate(zip(self.param_groups, self._groups)):
+            if type(group) is not dict or group.get("params") is not nat.params:
+                self._check_groups()  # raises, unless a dict subclass holds the right params
             try:
                 changed = group != nat.pushed
             except Exception:  # e.g. betas given as a numpy array: compare after validation
