@@ -249,7 +249,8 @@ int32_t swiftadam_config_init(swiftadam_config *cfg, size_t struct_size);
  * Errors: NULL_POINTER (lengths or out NULL); INVALID_ARGUMENT (num_tensors == 0 or
  * > SWIFTADAM_MAX_TENSORS, or a
  * hyperparameter out of range: lr < 0/NaN/Inf, betas outside [0,1), eps < 0/NaN/Inf,
- * weight_decay < 0/NaN/Inf, reserved != 0, flavor or dtype not a defined value);
+ * weight_decay < 0/NaN/Inf, reserved != 0, flavor or dtype not a defined value, or dtype
+ * FLOAT16/BFLOAT16, whose states swiftadam_create_half makes);
  * UNSUPPORTED (unknown flag or newer config field); OVERFLOW (total size does not fit
  * in size_t); OUT_OF_MEMORY. On error *out is untouched.
  */
@@ -469,7 +470,8 @@ int32_t swiftadam_get_params_half(swiftadam_state *state, size_t index, uint16_t
 
 /*
  * swiftadam_get_moment: copy moment `which` (SWIFTADAM_MOMENT_*) of tensor `index` into
- * out[0..length). `capacity` is the number of floats out can hold.
+ * out[0..length). `capacity` is the number of floats out can hold. float16 and bfloat16
+ * states keep float32 moments: this function (and swiftadam_set_moment) serves them too.
  * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; INVALID_ARGUMENT (index out of range,
  * unknown `which`, or MAX_EXP_AVG_SQ without amsgrad); BUFFER_TOO_SMALL (capacity <
  * length; nothing written).
