@@ -168,6 +168,14 @@ extension AdamState {
                 var k = a
                 while k < b {
                     let c = min(HalfStepJob.chunk, b - k)
+                    // The 16-bit streams are not among the kernel's prefetched ones: fetch
+                    // the params and grads of two chunks ahead, one line (32 elements) at a time.
+                    var ahead = k + 2 * HalfStepJob.chunk
+                    while ahead < min(k + 3 * HalfStepJob.chunk, b) {
+                        swiftadam_internal_prefetch(p + ahead)
+                        if job.gradsAreHalf { swiftadam_internal_prefetch(g.assumingMemoryBound(to: UInt16.self) + ahead) }
+                        ahead += 32
+                    }
                     kernel.update(master + k, job.grads(g, at: k, count: c, into: scratch), m + k, v + k,
                                   vmax.map { $0 + k }, c, s)
                     job.loops.narrow(job.format, master + k, p + k, c)
