@@ -42,20 +42,27 @@ $(OUT)/test_dtypes: Tests/c/test_dtypes.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -ffp-contract=off -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
 
+# The 16-bit test checks conversions against F16C (vcvtps2ph/vcvtph2ps) and gcc's _Float16.
+$(OUT)/test_half: Tests/c/test_half.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -mf16c -ffp-contract=off -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+
 $(OUT)/hello: examples/hello.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
 
-test-c: $(OUT)/test_capi $(OUT)/test_dtypes $(OUT)/hello
+test-c: $(OUT)/test_capi $(OUT)/test_dtypes $(OUT)/test_half $(OUT)/hello
 	@echo "ldd $(LIB): no libswift* dependency"; ! ldd $(LIB) | grep libswift
 	@# every kernel path must give the same trajectory, bit for bit, for every dtype and flavour
 	set -o pipefail; cd $(OUT) && for isa in scalar simd sse2 avx2; do \
 	    SWIFTADAM_ISA=$$isa ./test_capi > test_capi.$$isa.log || { cat test_capi.$$isa.log; exit 1; }; \
 	    SWIFTADAM_ISA=$$isa ./test_dtypes > test_dtypes.$$isa.log || { cat test_dtypes.$$isa.log; exit 1; }; \
+	    SWIFTADAM_ISA=$$isa ./test_half > test_half.$$isa.log || { cat test_half.$$isa.log; exit 1; }; \
 	    echo "SWIFTADAM_ISA=$$isa: $$(grep backend test_capi.$$isa.log) float32 torch $$(grep 'trajectory hash' test_capi.$$isa.log)"; \
-	    grep 'trajectory hash' test_dtypes.$$isa.log | sed "s/^/SWIFTADAM_ISA=$$isa: /"; \
+	    grep -h 'trajectory hash' test_dtypes.$$isa.log test_half.$$isa.log | sed "s/^/SWIFTADAM_ISA=$$isa: /"; \
 	done; test $$(grep -h 'trajectory hash' test_capi.*.log | sort -u | wc -l) -eq 1 && \
-	test $$(grep -h 'trajectory hash' test_dtypes.*.log | sort -u | wc -l) -eq 3
+	test $$(grep -h 'trajectory hash' test_dtypes.*.log | sort -u | wc -l) -eq 3 && \
+	test $$(grep -h 'trajectory hash' test_half.*.log | sort -u | wc -l) -eq 2
 	cd $(OUT) && ./test_capi
 	@# an unknown SWIFTADAM_ISA is reported once on stderr (and the widest path used); a known one is not
 	test "$$(SWIFTADAM_ISA=bogus $(OUT)/hello 2>&1 >/dev/null | grep -c 'SWIFTADAM_ISA=bogus is not a kernel path')" = 1
@@ -182,6 +189,17 @@ demo-mpi: $(VENV)/.installed
 $(OUT)/bench_adam: benchmarks/bench_adam.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) -O3 -march=native -fopenmp -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+
+$(OUT)/bench_half: benchmarks/bench_half.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) -O3 -march=native -fopenmp -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+
+# bfloat16/float16 params with a float32 master, 16M params, against their roofline.
+.PHONY: bench-half
+bench-half: $(OUT)/bench_half
+	@uptime
+	for t in 1 2; do for i in roofline-bf16 swiftadam-bf16 roofline-bf16-f32grad swiftadam-bf16-f32grad swiftadam-f16; do \
+	    $(OUT)/bench_half $$i $$t; done; done
 
 bench: $(OUT)/bench_adam $(VENV)/.installed
 	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --python $(VPY)

@@ -162,6 +162,12 @@ class NativeState:
         self.handle = h
         code = ctypes.c_uint32()
         _check(_lib.swiftadam_get_dtype(h, ctypes.byref(code)), "swiftadam_get_dtype")
+        if code.value not in _DTYPE_OF_CODE:
+            # float16/bfloat16 states (float32 master weights) exist in the C library only so far
+            name = {_b.SWIFTADAM_DTYPE_FLOAT16: "float16", _b.SWIFTADAM_DTYPE_BFLOAT16: "bfloat16"}.get(code.value, str(code.value))
+            self.free()
+            raise NotImplementedError(f"the checkpoint holds a {name} state (float32 master weights); "
+                                      "the Python package drives float32 and float64 states only")
         self.dtype = _DTYPE_OF_CODE[code.value]
         self.kind = KINDS[self.dtype]
 
