@@ -315,3 +315,21 @@ def test_the_package_works_without_ml_dtypes():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=IDS)
+@pytest.mark.parametrize("extra", [0, 70], ids=["bisect", "vectorized"])
+def test_a_float32_grad_overlapping_a_16_bit_param_is_refused(dtype, extra):
+    """A float32 grad covers twice the bytes of its 16-bit param: the overlap check must use
+    the grad's size (with the param's it would miss this one and the kernel would read a
+    grad it is writing)."""
+    big = np.zeros(64, dtype)
+    r, p = np.zeros(8, dtype), big[16:24]  # p: bytes [32, 48) of big
+    others = [np.zeros(2, dtype) for _ in range(extra)]
+    opt = swiftadam.Adam([r, p] + others)
+    g = big[4:20].view(np.float32)  # bytes [8, 40): reaches into p, though its first 16 bytes do not
+    assert g.shape == (8,)
+    before = opt.to_bytes()
+    with pytest.raises(ValueError, match=r"grads\[0\] overlaps params\[1\]"):
+        opt.step([g, np.ones(8, np.float32)] + [np.ones(2, np.float32)] * extra)
+    assert opt.to_bytes() == before and not p.any()
