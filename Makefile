@@ -157,11 +157,12 @@ test-install: $(LIB)
 	MAKE="$(MAKE)" Tests/packaging/test_install.sh
 
 # The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo;
+# ml_dtypes for the bfloat16 params (swiftadam[bf16], optional at run time);
 # mpi4py and the mpich wheel (which puts mpiexec in .venv/bin) for swiftadam.distributed.
 $(VENV)/.ready: python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet numpy pytest tqdm matplotlib scikit-learn mpi4py mpich
+	$(VPY) -m pip install --quiet numpy pytest tqdm matplotlib scikit-learn ml_dtypes mpi4py mpich
 	@test -x $(VENV)/bin/mpiexec || { echo "error: the mpich wheel installed no $(VENV)/bin/mpiexec" >&2; exit 1; }
 	touch $@
 

@@ -203,7 +203,7 @@ _proto("swiftadam_step_f64", c_int32, [_state_p, _double_pp, _double_pp, c_size_
 #                                   size_t length, uint32_t step_flags);
 _proto("swiftadam_step_tensor_f64", c_int32, [_state_p, _double_p, _double_p, c_size_t, c_uint32])
 
-# ---- 16-bit params with float32 master weights (not driven by the Python classes yet) ----
+# ---- 16-bit params with float32 master weights ----
 
 _u16_p = c_void_p  # uint16_t * (raw addresses)
 _u16_pp = POINTER(c_void_p)  # uint16_t *const * / const uint16_t *const *

@@ -16,7 +16,7 @@ import numpy as np
 from . import _bindings as _b
 from ._errors import SwiftAdamError
 from ._errors import status_name as _status_name
-from ._native import DTYPES, EXTENSIONS, FLAVORS, MAX_STEP, MOMENTS, TORCH_KEYS, Hyper, address
+from ._native import BF16, DTYPES, EXTENSIONS, F32, FLAVORS, HALF, MAX_STEP, MOMENTS, TORCH_KEYS, Hyper, address
 
 _ndarray = np.ndarray
 _c_char_from_buffer = ctypes.c_char.from_buffer
@@ -94,7 +94,8 @@ _FIX = "SwiftAdam updates params in place and never copies them"
 
 
 def param(p, idx):
-    """A param must be a float32 or float64, C-contiguous, aligned, writeable numpy.ndarray."""
+    """A param must be a float32, float64, float16 or bfloat16 (ml_dtypes), C-contiguous,
+    aligned, writeable numpy.ndarray."""
     name = f"params[{idx}]"
     if not isinstance(p, _ndarray):
         raise TypeError(
@@ -102,9 +103,12 @@ def param(p, idx):
             f"pass p = np.asarray(p, dtype=np.float32) and keep using that array in your model"
         )
     if p.dtype not in DTYPES:
+        extra = ("; bfloat16 needs ml_dtypes: pip install 'swiftadam[bf16]'"
+                 if p.dtype.name == "bfloat16" and BF16 is None else "")
         raise TypeError(
             f"{name} is {p.dtype}; {_FIX}: pass p = np.asarray(p, dtype=np.float32) "
-            f"(a new float32 array; float64 works too) and keep using that array in your model"
+            f"(a new float32 array; float64, float16 and bfloat16 work too) and keep using that array "
+            f"in your model{extra}"
         )
     if _broadcast(p):
         raise ValueError(
@@ -302,7 +306,7 @@ def direct_address(g, dtype, shape, mask):
     return 0
 
 
-def grad(g, idx, shape, dtype, strict):
+def grad(g, idx, shape, dtype, strict, half=False):
     """grads[idx] for a param of ``shape`` and ``dtype`` when :func:`direct_address` refused
     it: validated and, unless ``strict``, converted with ``np.require(g, dtype, ["C", "A"])``
     (a copy when g is not already such an array). Returns (address, the array to keep alive
@@ -311,7 +315,7 @@ def grad(g, idx, shape, dtype, strict):
         a = np.asarray(g)
     except Exception as e:
         raise TypeError(f"grads[{idx}] cannot be read as an array: {e}") from None
-    if a.dtype.kind not in "fiub":
+    if a.dtype.kind not in "fiub" and a.dtype not in HALF:
         raise TypeError(f"grads[{idx}] is {type(g).__qualname__} of dtype {a.dtype}; a grad must "
                         f"be an array of real numbers ({dtype}, its param's dtype, best)")
     if a.shape != shape:
@@ -321,6 +325,10 @@ def grad(g, idx, shape, dtype, strict):
         what = (f"a {type(g).__module__}.{type(g).__qualname__}" if not isinstance(g, _ndarray) else
                 f"{a.dtype}" if a.dtype != dtype else f"a {_broadcast_words(a)}" if _broadcast(a) else
                 f"not C-contiguous and aligned (strides {a.strides})")
+        if half:  # ``dtype`` is float32 here: the group's grads were not all of the params' dtype
+            raise TypeError(f"grads[{idx}] is {what}; with strict_grads=True the grads of a 16-bit param group "
+                            "must be C-contiguous, aligned numpy.ndarrays of their param's shape, in one step "
+                            "either all of the params' dtype or all float32 (it would be converted, a copy)")
         raise TypeError(f"grads[{idx}] is {what}; with strict_grads=True a grad must be a C-contiguous, "
                         f"aligned {dtype} numpy.ndarray (its param's dtype) of its param's shape (it would "
                         f"be converted, a copy): pass np.ascontiguousarray(g, dtype=np.{dtype})")
@@ -338,23 +346,47 @@ def grads_as_list(grads):
                         f"{type(grads).__qualname__}") from None
 
 
-def all_finite(grads, dtypes):
+def all_finite(grads, dtypes, inv_scale=None):
     """Whether every grad (None: none) holds only finite values as the step would read it
-    (converted to ``dtypes[k]``, its param's dtype)."""
+    (converted to ``dtypes[k]``, its param's dtype; with ``inv_scale``, a float32, every
+    param is 16-bit and the grads are unscaled as the kernel does: float32 times inv_scale)."""
     for g, dtype in zip(grads, dtypes):
         if g is None:
             continue
         a = np.asarray(g)
-        if a.dtype != dtype:
+        if inv_scale is not None:
+            with np.errstate(over="ignore"):  # an overflow to Inf is what is looked for
+                a = np.asarray(a, dtype=dtype).astype(F32) * inv_scale
+        elif a.dtype != dtype:
             a = a.astype(dtype)
         if not np.isfinite(a).all():
             return False
     return True
 
 
+def grad_scale(scale, half):
+    """The float32 ``inv_scale = (float)(1.0 / scale)`` of a valid ``step(grad_scale=)``:
+    finite, > 0, with a finite non-zero float32 reciprocal (the library's rule); ``half``
+    says whether every param group is float16/bfloat16 (the only ones it unscales)."""
+    if not half:
+        raise ValueError(f"grad_scale needs float16/bfloat16 params: grad_scale={scale!r} was given to an "
+                         "optimizer with float32 or float64 param groups (unscale their grads yourself, or "
+                         "keep them in a separate optimizer)")
+    s = _real("grad_scale", scale, "")
+    with np.errstate(over="ignore", divide="ignore"):
+        inv = np.float32(1.0 / s) if 0.0 < s < math.inf else np.float32(0)
+    if not (0 < inv < math.inf):
+        raise ValueError(f"Invalid grad_scale: {scale!r}; it must be finite and > 0 with a finite, non-zero "
+                         "float32 reciprocal")
+    return s, inv
+
+
 # ---- state dicts and paths --------------------------------------------------------------
 
 STATE_KEYS = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+# The float32 master weights of a 16-bit param: apex's FP16_Optimizer.state_dict() key for
+# them (there a list per group, here one array per param; apex keeps it for bfloat16 too).
+MASTER_KEY = "fp32_from_fp16"
 
 
 def _state_value(v, what):
@@ -364,16 +396,18 @@ def _state_value(v, what):
         raise TypeError(f"{what} cannot be read as an array: {e}") from None
 
 
-def state_entry(entry, pid, flat, shape, amsgrad, dtype):
+def state_entry(entry, pid, flat, shape, amsgrad, dtype, half=False):
     """One param's entry of a state dict's "state", validated: (step, [(moment id, C-contiguous
-    copy of ``dtype``)])."""
+    copy of ``dtype``)], float32 master copy or None). ``half``: a 16-bit param, whose entry
+    may hold its master weights (MASTER_KEY)."""
     where = f"state_dict['state'][{pid!r}]"
     if not isinstance(entry, dict):
         raise TypeError(f"{where} must be a dict")
-    unknown = set(entry) - set(STATE_KEYS)
+    keys = STATE_KEYS + ((MASTER_KEY,) if half else ())
+    unknown = set(entry) - set(keys)
     if unknown:
         raise ValueError(f"{where} has unknown keys {sorted(map(str, unknown))}; Adam's per-param "
-                         f"state has {list(STATE_KEYS)}")
+                         f"state has {list(keys)}")
     needed = ["step", "exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if amsgrad else [])
     for key in needed:
         if key not in entry:
@@ -395,7 +429,15 @@ def state_entry(entry, pid, flat, shape, amsgrad, dtype):
         if a.shape != shape:
             raise ValueError(f"{where}[{key!r}] has shape {a.shape} but params[{flat}] has shape {shape}")
         moments.append((which, np.array(a, dtype=dtype, order="C", copy=True)))
-    return int(sv), moments
+    master = None
+    if MASTER_KEY in entry:
+        a = _state_value(entry[MASTER_KEY], f"{where}[{MASTER_KEY!r}]")
+        if a.dtype.kind not in "fiu" and a.dtype not in HALF:
+            raise TypeError(f"{where}[{MASTER_KEY!r}] has dtype {a.dtype}; expected float32")
+        if a.shape != shape:
+            raise ValueError(f"{where}[{MASTER_KEY!r}] has shape {a.shape} but params[{flat}] has shape {shape}")
+        master = np.array(a, dtype=F32, order="C", copy=True)
+    return int(sv), moments, master
 
 
 def fs_path(path):

@@ -32,24 +32,44 @@ MOMENTS = (
 
 
 class Kind(NamedTuple):
-    """The library's entry points for one element type (a state holds one, chosen at
-    creation; the other type's calls fail with DTYPE_MISMATCH)."""
+    """The library's entry points for one param dtype (a state holds one, chosen at
+    creation; the other dtypes' calls fail with DTYPE_MISMATCH)."""
 
     code: int  # SWIFTADAM_DTYPE_*
-    step: object
-    step_tensor: object
+    step: object  # grads of the param dtype
+    step_tensor: object  # one tensor (float32/float64 only: None for the 16-bit dtypes)
     get_moment: object
     set_moment: object
+    moment_dtype: np.dtype  # the moments' (and for 16-bit params the master's) dtype
+    step_f32grad: object = None  # 16-bit params with float32 grads
+
+
+F16 = np.dtype(np.float16)
+try:  # numpy has no bfloat16; ml_dtypes (swiftadam[bf16]) provides it, optionally
+    import ml_dtypes as _ml_dtypes
+except ImportError:
+    BF16 = None
+else:
+    BF16 = np.dtype(_ml_dtypes.bfloat16)
+
+
+def _half(code):
+    return Kind(code, _lib.swiftadam_step_half, None, _lib.swiftadam_get_moment, _lib.swiftadam_set_moment, F32,
+                _lib.swiftadam_step_half_f32grad)
 
 
 # Adding a dtype: one entry here (and its entry points in _bindings).
 KINDS = {
     F32: Kind(_b.SWIFTADAM_DTYPE_FLOAT32, _lib.swiftadam_step, _lib.swiftadam_step_tensor,
-              _lib.swiftadam_get_moment, _lib.swiftadam_set_moment),
+              _lib.swiftadam_get_moment, _lib.swiftadam_set_moment, F32),
     F64: Kind(_b.SWIFTADAM_DTYPE_FLOAT64, _lib.swiftadam_step_f64, _lib.swiftadam_step_tensor_f64,
-              _lib.swiftadam_get_moment_f64, _lib.swiftadam_set_moment_f64),
+              _lib.swiftadam_get_moment_f64, _lib.swiftadam_set_moment_f64, F64),
+    F16: _half(_b.SWIFTADAM_DTYPE_FLOAT16),
 }
+if BF16 is not None:
+    KINDS[BF16] = _half(_b.SWIFTADAM_DTYPE_BFLOAT16)
 DTYPES = tuple(KINDS)  # the param dtypes, one per native state
+HALF = frozenset(d for d, kind in KINDS.items() if kind.step_f32grad is not None)  # float32 master weights
 _DTYPE_OF_CODE = {kind.code: dtype for dtype, kind in KINDS.items()}
 
 FLAVORS = {"torch": _b.SWIFTADAM_FLAVOR_TORCH, "keras": _b.SWIFTADAM_FLAVOR_KERAS}
@@ -163,18 +183,25 @@ class NativeState:
         code = ctypes.c_uint32()
         _check(_lib.swiftadam_get_dtype(h, ctypes.byref(code)), "swiftadam_get_dtype")
         if code.value not in _DTYPE_OF_CODE:
-            # float16/bfloat16 states (float32 master weights) exist in the C library only so far
-            name = {_b.SWIFTADAM_DTYPE_FLOAT16: "float16", _b.SWIFTADAM_DTYPE_BFLOAT16: "bfloat16"}.get(code.value, str(code.value))
             self.free()
-            raise NotImplementedError(f"the checkpoint holds a {name} state (float32 master weights); "
-                                      "the Python package drives float32 and float64 states only")
+            if code.value == _b.SWIFTADAM_DTYPE_BFLOAT16:
+                raise ImportError("the checkpoint holds a bfloat16 state (float32 master weights); bfloat16 "
+                                  "params need ml_dtypes: pip install 'swiftadam[bf16]'")
+            raise NotImplementedError(f"the checkpoint holds a state of dtype code {code.value}, which this "
+                                      "version of the Python package does not know")
         self.dtype = _DTYPE_OF_CODE[code.value]
         self.kind = KINDS[self.dtype]
 
     @classmethod
-    def create(cls, lengths, hyper, dtype):
+    def create(cls, lengths, hyper, dtype, params=None):
+        """A fresh state; for a 16-bit ``dtype`` its float32 master weights start as the
+        values of ``params`` (arrays of that dtype with ``lengths`` elements)."""
         cfg = hyper.to_config()
         cfg.dtype = KINDS[dtype].code
+        if dtype in HALF:
+            ptrs = (_c_void_p * len(params))(*[address(p) for p in params])
+            return cls(lambda arr, n, out: _lib.swiftadam_create_half(arr, n, ctypes.byref(cfg), ptrs, out),
+                       "swiftadam_create_half", lengths)
         return cls(lambda arr, n, out: _lib.swiftadam_create(arr, n, ctypes.byref(cfg), out),
                    "swiftadam_create", lengths)
 
@@ -231,14 +258,30 @@ class NativeState:
         _check(_lib.swiftadam_set_tensor_step(self.handle, j, step), "swiftadam_set_tensor_step")
 
     def moment(self, j, which, shape):
-        """A copy (of the state's dtype) of moment ``which`` of tensor ``j``, shaped ``shape``."""
-        out = np.empty(shape, dtype=self.dtype)
+        """A copy (of the moments' dtype) of moment ``which`` of tensor ``j``, shaped ``shape``."""
+        out = np.empty(shape, dtype=self.kind.moment_dtype)
         _check(self.kind.get_moment(self.handle, j, which, address(out), out.size), "swiftadam_get_moment")
         return out
 
     def set_moment(self, j, which, arr):
-        """Copy ``arr`` (C-contiguous, of the state's dtype) into moment ``which`` of tensor ``j``."""
+        """Copy ``arr`` (C-contiguous, of the moments' dtype) into moment ``which`` of tensor ``j``."""
         _check(self.kind.set_moment(self.handle, j, which, address(arr), arr.size), "swiftadam_set_moment")
+
+    # ---- float32 master weights (16-bit states) ----
+
+    def master(self, j, shape):
+        """A float32 copy of tensor ``j``'s master weights, shaped ``shape``."""
+        out = np.empty(shape, dtype=F32)
+        _check(_lib.swiftadam_get_master(self.handle, j, address(out), out.size), "swiftadam_get_master")
+        return out
+
+    def set_master(self, j, arr):
+        """Copy ``arr`` (C-contiguous float32) into tensor ``j``'s master weights."""
+        _check(_lib.swiftadam_set_master(self.handle, j, address(arr), arr.size), "swiftadam_set_master")
+
+    def write_params(self, j, p):
+        """Write tensor ``j``'s master rounded to the state's dtype into the array ``p``."""
+        _check(_lib.swiftadam_get_params_half(self.handle, j, address(p), p.size), "swiftadam_get_params_half")
 
     # ---- checkpoints ----
 

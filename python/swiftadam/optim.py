@@ -18,6 +18,8 @@ from ._native import (
     NO_FLAGS as _NO_FLAGS,
     SKIP_NONFINITE as _SKIP_NONFINITE,
     EXTENSIONS as _EXTENSIONS,
+    F32 as _F32,
+    HALF as _HALF,
     Hyper,
     NativeState,
     address as _address,
@@ -84,7 +86,7 @@ class _Group:
 
     __slots__ = ("state", "n", "cn", "first", "shapes", "sizes", "nbytes", "gptrs", "shape0", "csize0",
                  "dtype", "mask", "step_tensor", "step_group", "params", "pptrs", "p0", "below0", "end0",
-                 "hyper", "pushed", "bound")
+                 "hyper", "pushed", "bound", "half", "step_f32grad", "nbytes32")
 
     def __init__(self, state, params, first, hyper, pushed):
         self.state = state
@@ -100,6 +102,10 @@ class _Group:
         self.dtype = state.dtype
         self.mask = state.dtype.itemsize - 1  # a grad's address must be a multiple of its itemsize
         self.step_tensor, self.step_group = state.kind.step_tensor, state.kind.step
+        # 16-bit params (float32 master weights): grads of their dtype or float32, no single-tensor call
+        self.half = state.dtype in _HALF
+        self.step_f32grad = state.kind.step_f32grad
+        self.nbytes32 = tuple(4 * n for n in self.sizes)  # the byte sizes of float32 grads
         self.bind(params)
         self.adopt(hyper, pushed)
         self.bound = 0
@@ -125,6 +131,15 @@ class _Group:
         steps = self.state.steps()
         self.bound = max(steps)
         return steps
+
+    def grad_dtype(self, grads):
+        """The dtype a 16-bit group's grads are passed in this step: the params' dtype if every
+        grad given is an ndarray of it, else float32 (the others are widened to it, exactly)."""
+        dtype = self.dtype
+        for g in grads:
+            if g is not None and (type(g) is not _ndarray or g.dtype is not dtype):
+                return _F32
+        return dtype
 
 
 def _flat_layout(groups, key):
@@ -216,9 +231,9 @@ class Adam:
 
     Params: a list of numpy arrays, or a list of dicts ``{"params": [...], "lr": ..., ...}``
     (param groups with their own hyperparameters; missing keys take the constructor's
-    values, exactly like torch). Each param must be a ``float32`` or ``float64``,
-    C-contiguous, aligned, writeable ``numpy.ndarray``, one dtype per group (the moments
-    have it); it is updated IN PLACE and never copied, so anything else is rejected
+    values, exactly like torch). Each param must be a ``float32``, ``float64``, ``float16``
+    or ``ml_dtypes.bfloat16`` (with ``swiftadam[bf16]``), C-contiguous, aligned, writeable
+    ``numpy.ndarray``, one dtype per group; it is updated IN PLACE and never copied, so anything else is rejected
     (TypeError/ValueError saying how to fix it). The optimizer keeps references
     to the arrays. Params may be empty; two params may not overlap in memory.
 
@@ -239,9 +254,23 @@ class Adam:
 
     Grads: C-contiguous aligned arrays of their param's dtype and shape are read where they
     are; any other real array (the other float dtype, integers, bool, non-contiguous, lists)
-    is converted with ``np.require(g, param.dtype, ["C", "A"])``, a copy per step.
+    is converted with ``np.require(g, param.dtype, ["C", "A"])``, a copy per step (for
+    16-bit params: to float32 unless every grad of the group has the params' dtype).
     ``strict_grads=True`` raises TypeError instead of converting (the attribute
     ``opt.strict_grads`` may change).
+
+    float16/bfloat16 params (mixed precision as apex and DeepSpeed do it): the group's
+    state holds float32 master weights, made from the params at construction, and float32
+    moments; each step updates the master exactly as a float32 Adam fed the same grads
+    (float32, or the 16-bit grads widened exactly) would, then writes it rounded to nearest
+    even into the params. The master is the source of truth: a step overwrites whatever
+    the param arrays hold (also arrays passed to ``step(params=)``), and loading a state
+    dict or checkpoint overwrites them with the loaded master's rounding.
+    :meth:`master_params` returns copies of the masters; ``state_dict()`` has them under
+    ``"fp32_from_fp16"`` (apex's FP16_Optimizer name) and checkpoints, pickles and copies
+    carry them. A grad is passed as its param's dtype or as float32 (a group whose grads
+    are not all of the params' dtype passes them all as float32, converted);
+    ``step(grad_scale=)`` unscales inside the kernel.
 
     Each param group holds one native state (``swiftadam_create``); release them with
     :meth:`close` (or ``with swiftadam.Adam(...) as opt:``); ``__del__`` does it too.
@@ -279,6 +308,7 @@ class Adam:
         self._flat_cache = None  # step_flat's pointer layout, rebuilt when the groups change
         self._index = ([], [], [])  # the params' memory ranges: see _checks.overlapped_param
         self._vindex = None  # the same as arrays, for many params: see _checks.vector_overlap
+        self._vkey = None  # the grad byte sizes _vindex was built for (16-bit groups: 2 or 4 per element)
         self._count = 0
         self.defaults = defaults
         self.strict_grads = bool(strict_grads)
@@ -302,7 +332,7 @@ class Adam:
         self._index = _checks.range_index(ranges)
         self._vindex = None
         self._count += nat.n
-        self._single = nat if self._count == 1 else None
+        self._single = nat if self._count == 1 and not nat.half else None
 
     # ---- construction ----
 
@@ -325,7 +355,7 @@ class Adam:
             group.setdefault(k, v)
         ctx = f" (param_groups[{gi}])" if gi or len(param_group) > 1 else ""
         hyper = _checks.group_hyper(group, ctx=ctx)
-        state = NativeState.create([p.size for p in params], hyper, _checks.group_dtype(params, self._count))
+        state = NativeState.create([p.size for p in params], hyper, _checks.group_dtype(params, self._count), params)
         self._append(group, state, hyper, _checks.snapshot(group), ranges)
 
     # ---- life cycle ----
@@ -466,7 +496,7 @@ class Adam:
 
     # ---- step ----
 
-    def step(self, grads, *, params=None, skip_if_nonfinite=False):
+    def step(self, grads, *, params=None, skip_if_nonfinite=False, grad_scale=None):
         """One Adam step on every param, in place.
 
         ``grads``: a list with one entry per param, in the order of the params across all
@@ -485,6 +515,12 @@ class Adam:
         ``skip_if_nonfinite=True``: if any grad holds NaN or +-Inf, nothing at all is
         changed and ``False`` is returned (torch's GradScaler). Otherwise returns ``True``.
 
+        ``grad_scale``: the loss scale the grads carry (GradScaler's scale); every param must
+        be float16/bfloat16 (else ValueError). Each grad is multiplied by the float32
+        ``inv_scale = (float)(1.0 / grad_scale)`` inside the kernel, GradScaler's unscale_
+        fused; with ``skip_if_nonfinite`` a grad that is NaN or +-Inf after unscaling
+        (found_inf) skips the step.
+
         Every argument, and every param's step limit (2^53), is checked before anything
         changes: on an error the params and the optimizer state are untouched, in every
         group. SwiftAdamError reports a library failure (BUSY: another thread is inside a
@@ -498,7 +534,7 @@ class Adam:
                 grads = _checks.grads_as_list(grads)
             flags = _SKIP_NONFINITE if skip_if_nonfinite else _NO_FLAGS
             nat = self._single
-            if nat is not None and len(grads) == 1 and params is None:
+            if nat is not None and len(grads) == 1 and params is None and grad_scale is None:
                 # Fast path: one group of one tensor (swiftadam_step_tensor).
                 a = _direct_address(grads[0], nat.dtype, nat.shape0, nat.mask)
                 if a and not nat.below0 < a < nat.end0:
@@ -517,9 +553,12 @@ class Adam:
                     return True
             if self._groups is None:  # (closing clears _single: the fast path is never taken)
                 self._require_open()
+            scale = None
+            if grad_scale is not None:
+                scale = _checks.grad_scale(grad_scale, all(nat.half for nat in self._groups))
             if params is not None:
-                return self._step_params(grads, params, flags)
-            return self._step_general(grads, flags)
+                return self._step_params(grads, params, flags, scale)
+            return self._step_general(grads, flags, scale)
         finally:
             lock.release()
 
@@ -576,10 +615,14 @@ class Adam:
         skipped = False
         for nat, offsets, view in cache[2]:
             np.add(offsets, base, out=view)
-            skipped |= _skipped(nat.step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, flags), nat, None)
+            if nat.half:
+                rc = nat.step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, 1.0, flags)
+            else:
+                rc = nat.step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, flags)
+            skipped |= _skipped(rc, nat, None)
         return not skipped
 
-    def _step_params(self, grads, params, flags):
+    def _step_params(self, grads, params, flags, scale=None):
         """:meth:`step` over the arrays ``params`` in place of the groups' params."""
         if isinstance(params, _ndarray) or isinstance(params, (set, frozenset, dict)):
             raise TypeError(f"params= must be a list with one array per param, in order across the groups, "
@@ -596,7 +639,7 @@ class Adam:
         self._check_groups()
         old = self._all_params()
         if all(map(operator.is_, params, old)):
-            return self._step_general(grads, flags)
+            return self._step_general(grads, flags, scale)
         for k, (p, q) in enumerate(zip(params, old)):
             _checks.replacement(p, k, q)
         ranges = _checks.param_ranges(params)
@@ -607,7 +650,7 @@ class Adam:
         saved = [nat.params for nat in self._groups], self._index, self._vindex
         self._bind(lists, _checks.range_index(ranges))
         try:
-            return self._step_general(grads, flags)
+            return self._step_general(grads, flags, scale)
         except BaseException:
             self._bind(saved[0], saved[1], saved[2])
             raise
@@ -620,7 +663,8 @@ class Adam:
             group["params"] = nat.pushed["params"] = plist
         self._index, self._vindex = index, vindex
 
-    def _step_general(self, grads, flags):
+    def _step_general(self, grads, flags, scale=None):
+        """``scale``: None, or (grad_scale, its float32 inverse) checked by _checks.grad_scale."""
         groups = self._groups
         if len(grads) != self._count:
             raise ValueError(f"expected {self._count} grads (one per param, in order, None to skip "
@@ -630,10 +674,17 @@ class Adam:
         keep = None  # converted grads: alive until the native calls return
         calls = []
         k = 0
+        gdtypes = []
         for nat in groups:
             gptrs = nat.gptrs
-            nbytes = nat.nbytes
-            dtype, mask = nat.dtype, nat.mask
+            if nat.half:
+                dtype = nat.grad_dtype(grads[k:k + nat.n])
+                nbytes = nat.nbytes if dtype is nat.dtype else nat.nbytes32
+                mask = dtype.itemsize - 1
+            else:
+                nbytes = nat.nbytes
+                dtype, mask = nat.dtype, nat.mask
+            gdtypes.append(dtype)
             live = 0
             single = None
             j = 0
@@ -643,7 +694,7 @@ class Adam:
                 else:
                     a = _direct_address(g, dtype, shape, mask)
                     if not a:
-                        a, conv = _checks.grad(g, k + j, shape, dtype, self.strict_grads)
+                        a, conv = _checks.grad(g, k + j, shape, dtype, self.strict_grads, nat.half)
                         if keep is None:
                             keep = []
                         keep.append(conv)
@@ -656,29 +707,37 @@ class Adam:
                 j += 1
             k += nat.n
             if live:
-                calls.append((nat, single if nat.n == 1 else None))
+                calls.append((nat, single if nat.n == 1 else None, dtype))
         if bisect_ is None:
             vindex = self._vindex
-            if vindex is None:
-                vindex = self._vindex = _checks.vector_index(
-                    self._index, [b for nat in groups for b in nat.nbytes], [nat.gptrs for nat in groups])
+            vkey = tuple(d.itemsize for d in gdtypes)
+            if vindex is None or vkey != self._vkey:
+                nbs = [b for nat, d in zip(groups, gdtypes) for b in (nat.nbytes32 if d is _F32 and nat.half
+                                                                       else nat.nbytes)]
+                vindex = self._vindex = _checks.vector_index(self._index, nbs, [nat.gptrs for nat in groups])
+                self._vkey = vkey
             hit = _checks.vector_overlap(vindex)
             if hit is not None:
                 raise _checks.overlap_error(f"grads[{hit[0]}]", hit[1])
         changes = self._collect_changes()
         if flags is _SKIP_NONFINITE and len(calls) > 1 and not _checks.all_finite(
-                grads, [nat.dtype for nat in groups for _ in range(nat.n)]):
+                grads, [d for nat, d in zip(groups, gdtypes) for _ in range(nat.n)],
+                None if scale is None else scale[1]):
             return False  # the native check is per group; the whole step must skip
         if len(calls) > 1:
             # One native call is all-or-nothing by itself; several must not stop half-way.
-            for nat, _ in calls:
+            for nat, _, _ in calls:
                 if nat.bound >= _MAX_STEP:
                     _refuse_step_limit(nat, grads)
         if changes:
             self._push(changes)
         skipped = False
-        for nat, a in calls:
-            if a is not None:
+        gs = 1.0 if scale is None else scale[0]
+        for nat, a, gd in calls:
+            if nat.half:
+                step = nat.step_group if gd is nat.dtype else nat.step_f32grad
+                rc = step(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, gs, flags)
+            elif a is not None:
                 rc = nat.step_tensor(nat.state.handle, nat.p0, a, nat.csize0, flags)
             else:
                 rc = nat.step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, flags)
@@ -695,8 +754,11 @@ class Adam:
                                     "max_exp_avg_sq": ndarray (amsgrad only)}},
              "param_groups": [{"lr": ..., "betas": ..., ..., "params": [flat indices]}]}
 
-        Arrays are float32 copies shaped like their params. A param never stepped has no
-        entry in "state" (as in torch), unless a loaded state gave it non-zero moments.
+        Arrays are copies shaped like their params, of the params' dtype (float32 for 16-bit
+        params). A param never stepped has no entry in "state" (as in torch), unless a loaded
+        state gave it non-zero moments. A float16/bfloat16 param always has an entry, with
+        its float32 master weights under ``"fp32_from_fp16"`` (apex's FP16_Optimizer name
+        for them).
         ``step`` is a Python float (torch keeps a float tensor; up to 2**53, exact).
         Every state the library accepts comes back unchanged through
         :meth:`load_state_dict`, bit for bit."""
@@ -711,8 +773,10 @@ class Adam:
             for j, step in enumerate(nat.steps()):
                 moments = [(key, nat.state.moment(j, which, nat.shapes[j])) for key, which in _MOMENTS
                            if which != _b.SWIFTADAM_MOMENT_MAX_EXP_AVG_SQ or nat.hyper.amsgrad]
+                if nat.half:  # the master weights are state from the start
+                    moments.append((_checks.MASTER_KEY, nat.state.master(j, nat.shapes[j])))
                 # bit patterns, not values: a loaded -0.0 must come back too
-                if step > 0 or any(m.view(f"u{m.itemsize}").any() for _, m in moments):
+                if nat.half or step > 0 or any(m.view(f"u{m.itemsize}").any() for _, m in moments):
                     state[idx + j] = {"step": float(step), **dict(moments)}
             idx += nat.n
         return {"state": state, "param_groups": groups}
@@ -726,7 +790,9 @@ class Adam:
         validated (keys, shapes, steps, hyperparameters) and new native states are built
         before anything is replaced: on any error the optimizer is unchanged. Moments
         are converted to float32. A group without ``bias_correction`` bias-corrects (as
-        torch, whatever this optimizer was created with)."""
+        torch, whatever this optimizer was created with). A float16/bfloat16 param takes its
+        master weights from the entry's ``"fp32_from_fp16"`` (else from its own values, as
+        at creation) and is overwritten with their rounding."""
         self._require_open()
         if not isinstance(state_dict, dict):
             raise TypeError(f"state_dict must be a dict, got {type(state_dict).__qualname__}")
@@ -778,20 +844,27 @@ class Adam:
                                  "param group lists")
             gi, j, flat = where
             nat, hyper, entries = plans[gi]
-            entries[j] = _checks.state_entry(entry, pid, flat, nat.shapes[j], hyper.amsgrad, nat.dtype)
+            entries[j] = _checks.state_entry(entry, pid, flat, nat.shapes[j], hyper.amsgrad,
+                                             nat.state.kind.moment_dtype, nat.half)
         # Everything is valid: build the new states (a failure drops and so frees them),
         # then swap them in.
         built = []
         for nat, hyper, entries in plans:
-            state = NativeState.create(nat.sizes, hyper, nat.dtype)
+            state = NativeState.create(nat.sizes, hyper, nat.dtype, nat.params)
             built.append(state)
             for j, e in enumerate(entries):
                 if e is None:
                     continue
-                step, moments = e
+                step, moments, master = e
                 for which, arr in moments:
                     state.set_moment(j, which, arr)
+                if master is not None:
+                    state.set_master(j, master)
                 state.set_tensor_step(j, step)
+        for (nat, hyper, entries), state in zip(plans, built):
+            if nat.half:  # the params are the loaded master's rounding (the master decides anyway)
+                for j, p in enumerate(nat.params):
+                    state.write_params(j, p)
         for (nat, hyper, entries), state, ng in zip(plans, built, new_groups):
             old, nat.state = nat.state, state
             old.free()
@@ -826,16 +899,31 @@ class Adam:
         self._single_native("save()").save(fpath)
 
     @_exclusive
+    def master_params(self):
+        """The float32 master weights of every param, in order across the groups: copies.
+        A float16/bfloat16 param's master is what the optimizer updates (its array only
+        receives the master rounded to nearest even after each step); a float32 or float64
+        param is its own master, and comes back as a copy of itself, in its dtype."""
+        self._require_open()
+        out = []
+        for nat in self._groups:
+            for j, p in enumerate(nat.params):
+                out.append(nat.state.master(j, nat.shapes[j]) if nat.half else p.copy())
+        return out
+
+    @_exclusive
     def to_bytes(self):
         """The checkpoint of :meth:`save` as bytes (``swiftadam_serialize``). One group only."""
         return self._single_native("to_bytes()").serialize()
 
     @classmethod
     def load(cls, path, params, *, strict_grads=False, **overrides):
-        """A new optimizer for ``params`` (a list of float32 arrays: ONE group) from the
+        """A new optimizer for ``params`` (a list of arrays of one dtype: ONE group) from the
         checkpoint file at ``path`` (``swiftadam_load``; paths as in :meth:`save`). The
         checkpoint must hold exactly as many tensors with exactly the params' sizes (else
         SwiftAdamError SIZE_MISMATCH); hyperparameters, steps and moments come from it.
+        The params must have the checkpoint's dtype; float16/bfloat16 params are overwritten
+        with the rounding of the checkpoint's float32 master weights.
         Keyword arguments (lr, betas, eps, weight_decay, maximize, decoupled_weight_decay,
         bias_correction) override the stored values; amsgrad cannot differ from the
         checkpoint's. ``strict_grads`` is the constructor's."""
@@ -880,6 +968,9 @@ class Adam:
                              f"amsgrad={stored.amsgrad}, which cannot change")
         defaults = {**stored.group_items(), **overrides}
         _checks.group_hyper(defaults)
+        if state.dtype in _HALF:  # the checkpoint holds the master weights: the params are their rounding
+            for j, p in enumerate(plist):
+                state.write_params(j, p)
         self = cls.__new__(cls)
         self._setup(defaults, strict_grads)
         group = _param_group(defaults, plist)

@@ -79,7 +79,8 @@ def _bad_param_sets(params):
                         r"params\[1\] is float32 of shape \(2, 3\)", [fresh[0], fresh[1].reshape(3, 2)] + fresh[2:]),
         "float64": (ValueError, r"params\[4\] is float64 of shape \(40,\) but the optimizer's params\[4\] is "
                     r"float32", fresh[:4] + [fresh[4].astype(np.float64)]),
-        "float16": (TypeError, r"params\[4\] is float16", fresh[:4] + [fresh[4].astype(np.float16)]),
+        "float16": (ValueError, r"params\[4\] is float16 of shape \(40,\) but the optimizer's params\[4\] is "
+                    r"float32", fresh[:4] + [fresh[4].astype(np.float16)]),
         "not contiguous": (ValueError, r"params\[4\] is not C-contiguous",
                            fresh[:4] + [np.zeros(80, np.float32)[::2]]),
         "read-only": (ValueError, r"params\[0\] is read-only",

@@ -13,7 +13,8 @@ def test_hyper_round_trips_through_the_config_and_a_state():
         for flavor, dtype in itertools.product(["torch", "keras"], DTYPES):
             h = Hyper(0.25, (0.5, 0.75), 1e-6, 0.125, *flags, flavor=flavor)
             assert Hyper.from_config(h.to_config()) == h
-            state = NativeState.create([3, 0, 5], h, dtype)
+            params = [np.ones(n, dtype) for n in (3, 0, 5)]  # a 16-bit state's master starts from them
+            state = NativeState.create([3, 0, 5], h, dtype, params)
             assert state.hyper() == h and state.dtype == dtype
             assert state.free() == 0 and state.free() == 0 and state.handle is None
 
