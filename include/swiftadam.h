@@ -324,6 +324,23 @@ int32_t swiftadam_step(swiftadam_state *state, float *const *params,
                        const float *const *grads, size_t num_tensors, uint32_t step_flags);
 
 /*
+ * swiftadam_step_contiguous: swiftadam_step over one params buffer and one grads buffer
+ * in which the tensors lie end to end in creation order: tensor i starts at element
+ * tensor_length(0) + ... + tensor_length(i-1). Every tensor is stepped (there is no NULL
+ * grad). For callers that cannot pass an array of pointers (Go's cgo refuses Go memory
+ * holding Go pointers; Fortran, Julia, JNA). Same checks, outcome and bits as
+ * swiftadam_step with params[i] and grads[i] pointing into these buffers; allocates nothing.
+ * params must hold the sum of the lengths in writable floats and grads as many readable
+ * floats; the two buffers must not overlap (not checked, as in swiftadam_step).
+ * step_flags: as for swiftadam_step.
+ * Returns SWIFTADAM_OK or SWIFTADAM_STEP_SKIPPED.
+ * Errors: NULL_POINTER (params or grads NULL); INVALID_HANDLE; BUSY; UNSUPPORTED
+ * (unknown step flag); OVERFLOW (a tensor's count is already 2^53).
+ */
+int32_t swiftadam_step_contiguous(swiftadam_state *state, float *params, const float *grads,
+                                  uint32_t step_flags);
+
+/*
  * swiftadam_step_tensor: swiftadam_step for a state holding exactly one tensor, with its
  * length passed as a check: length must equal tensor_length(0).
  * Returns SWIFTADAM_OK or SWIFTADAM_STEP_SKIPPED.

@@ -30,10 +30,15 @@ extension AdamState {
         if count != self.count {
             throw AdamError(.sizeMismatch, "num_tensors must equal the state's \(self.count), got \(UInt(bitPattern: count))")
         }
+        return try step(.arrays(params, grads), skipNonFinite: skipNonFinite, backend: backend)
+    }
+
+    /// The step over the tensors `ops` locates (every entry point ends here).
+    func step(_ ops: TensorOperands, skipNonFinite: Bool, backend: Backend) throws(AdamError) -> StepOutcome {
         let lengths = table.lengths, steps = table.steps
         var work = 0
-        for i in 0..<count where grads[i] != nil {
-            if params[i] == nil {
+        for i in 0..<count where ops.isStepped(i) {
+            if ops.param(i, at: work) == nil {
                 throw AdamError(.nullPointer, "params[\(i)] is NULL while grads[\(i)] is not")
             }
             if steps[i] >= AdamState.maxStep {
@@ -44,33 +49,34 @@ extension AdamState {
         let callerMode = swiftadam_internal_fp_enter_default()
         defer { swiftadam_internal_fp_leave(callerMode) }
         if skipNonFinite {
+            var at = 0
             for i in 0..<count {
-                if let g = grads[i], !backend.allFinite(g, count: lengths[i]) { return .skipped }
+                guard let g = ops.grad(i, at: at) else { continue }
+                if !backend.allFinite(g, count: lengths[i]) { return .skipped }
+                at += lengths[i]
             }
         }
         let wanted = work >= AdamState.parallelThreshold ? effectiveThreads : 1
         if wanted <= 1 {
-            updateRange(0, work, params: params, grads: grads, backend: backend)
+            updateRange(0, work, ops, backend: backend)
         } else {
-            var job = RangeJob(state: Unmanaged.passUnretained(self), params: params, grads: grads,
-                               backend: backend, work: work)
+            var job = RangeJob(state: Unmanaged.passUnretained(self), ops: ops, backend: backend, work: work)
             withUnsafePointer(to: &job) { ctx in
                 WorkerPool.ready.run(parts: wanted, context: UnsafeRawPointer(ctx)) { raw, k, parts in
                     let j = raw.assumingMemoryBound(to: RangeJob.self).pointee
                     let (lo, hi) = AdamState.partition(j.work, parts: parts, k)
-                    j.state.takeUnretainedValue().updateRange(lo, hi, params: j.params, grads: j.grads, backend: j.backend)
+                    j.state.takeUnretainedValue().updateRange(lo, hi, j.ops, backend: j.backend)
                 }
             }
         }
-        for i in 0..<count where grads[i] != nil { steps[i] += 1 }
+        for i in 0..<count where ops.isStepped(i) { steps[i] += 1 }
         return .applied
     }
 
     /// What each part of a parallel step needs; lives on the stepping thread's stack.
     struct RangeJob {
         let state: Unmanaged<AdamState>
-        let params: UnsafePointer<UnsafeMutablePointer<Float>?>
-        let grads: UnsafePointer<UnsafePointer<Float>?>
+        let ops: TensorOperands
         let backend: Backend
         let work: Int
     }
@@ -87,9 +93,7 @@ extension AdamState {
     }
 
     /// Update elements [lo, hi) of the concatenation of the tensors being stepped.
-    func updateRange(_ lo: Int, _ hi: Int,
-                     params: UnsafePointer<UnsafeMutablePointer<Float>?>,
-                     grads: UnsafePointer<UnsafePointer<Float>?>, backend: Backend) {
+    func updateRange(_ lo: Int, _ hi: Int, _ ops: TensorOperands, backend: Backend) {
         let h = hyper
         let ams = amsgrad
         let lengths = table.lengths, offsets = table.offsets, steps = table.steps
@@ -98,7 +102,7 @@ extension AdamState {
         var start = 0
         for i in 0..<count {
             if start >= hi { break }
-            guard let g = grads[i], let p = params[i] else { continue }
+            guard let g = ops.grad(i, at: start), let p = ops.param(i, at: start) else { continue }
             let n = lengths[i]
             let a = max(lo, start) - start
             let b = min(hi, start + n) - start
