@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Everything one tensor's update needs besides its arrays, already rounded to float
 /// the way torch rounds its Python-float scalars when it applies them to a float tensor.
 public struct KernelScalars {
