@@ -1,4 +1,4 @@
-/* Bad-input matrix at the C ABI (issue 5, part 4).
+/* Bad-input matrix at the C ABI.
  *
  * Table-driven: every exported function of include/swiftadam.h is called with NULL for each
  * pointer argument, zero/one/huge (SIZE_MAX, SIZE_MAX/4) lengths, counts and capacities,
