@@ -114,8 +114,9 @@ extern "C" {
  * Hyperparameters of one state. The struct carries its own size so that a library
  * built from a newer header (which may append fields) still accepts it: always set
  * `struct_size = sizeof(swiftadam_config)`, best through swiftadam_config_init().
- * A library accepts any struct_size >= the size of version 1 of this struct; bytes it
- * does not know must be zero (else SWIFTADAM_ERR_UNSUPPORTED).
+ * A library accepts a struct_size from the size of version 1 of this struct up to 4096
+ * (a larger one is INVALID_ARGUMENT: a garbage size must not make it read far past the
+ * struct); bytes it does not know must be zero (else SWIFTADAM_ERR_UNSUPPORTED).
  */
 typedef struct swiftadam_config {
     size_t   struct_size;   /* sizeof(swiftadam_config) as the caller compiled it */
@@ -199,7 +200,8 @@ const char *swiftadam_backend_name(void);
  * (0.9, 0.999), eps 1e-8, weight_decay 0, no flags) and set cfg->struct_size = struct_size.
  * Pass sizeof(swiftadam_config).
  * Errors: SWIFTADAM_ERR_NULL_POINTER (cfg NULL); SWIFTADAM_ERR_INVALID_ARGUMENT
- * (struct_size smaller than version 1 of the struct). On error *cfg is untouched.
+ * (struct_size smaller than version 1 of the struct, or above 4096). On error *cfg is
+ * untouched.
  */
 int32_t swiftadam_config_init(swiftadam_config *cfg, size_t struct_size);
 
