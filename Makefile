@@ -1,12 +1,14 @@
 # SwiftAdam — the two set-up commands are `make demo` and `make test`.
 SHELL := /bin/bash
-export PATH := /opt/swift/usr/bin:$(PATH)
 
+# The Swift toolchain on PATH, or SWIFT=/path/to/swift.
 SWIFT      ?= swift
 PYTHON     ?= python3
 VENV       := .venv
 VPY        := $(VENV)/bin/python
 LIB        := .build/release/libSwiftAdam.so
+# Links a test or example in $(OUT) against the built library, found at run time via rpath.
+LINK       := -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release'
 CC         ?= cc
 CFLAGS     ?= -O2 -Wall -Wextra -Werror
 OUT        := out
@@ -35,7 +37,7 @@ test-swift:
 
 $(OUT)/test_capi: Tests/c/test_capi.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+	$(CC) $(CFLAGS) -Iinclude $< $(LINK) -lm -o $@
 
 # The float64/keras test compares against C transcriptions bit for bit: nothing may be fused.
 $(OUT)/test_dtypes: Tests/c/test_dtypes.c include/swiftadam.h $(LIB)
@@ -49,7 +51,7 @@ $(OUT)/test_half: Tests/c/test_half.c include/swiftadam.h $(LIB)
 
 $(OUT)/hello: examples/hello.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+	$(CC) $(CFLAGS) -Iinclude $< $(LINK) -o $@
 
 test-c: $(OUT)/test_capi $(OUT)/test_dtypes $(OUT)/test_half $(OUT)/hello
 	@echo "ldd $(LIB): no libswift* dependency"; ! ldd $(LIB) | grep libswift
@@ -111,7 +113,6 @@ test-packaging: test-install test-wheel test-examples
 
 # FFI examples, each checked against the README formula written in its own language.
 RUSTC ?= $(shell command -v rustc || echo $(HOME)/.cargo/bin/rustc)
-LINK  := -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release'
 .PHONY: test-examples
 $(OUT)/resume: examples/resume.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
@@ -189,7 +190,7 @@ demo-mpi: $(VENV)/.installed
 # Performance table of issue 4 (figures, not pass/fail): one process per configuration.
 $(OUT)/bench_adam: benchmarks/bench_adam.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) -O3 -march=native -fopenmp -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+	$(CC) -O3 -march=native -fopenmp -Iinclude $< $(LINK) -o $@
 
 $(OUT)/bench_half: benchmarks/bench_half.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
@@ -206,13 +207,13 @@ bench: $(OUT)/bench_adam $(VENV)/.installed
 	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --python $(VPY)
 	$(VPY) benchmarks/bench_zero.py --mpiexec $(VENV)/bin/mpiexec
 
-# ---- Hardening (issue 5): bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
+# ---- Hardening: bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
 HARD_C := test_matrix test_leaks test_reader_limits test_paths
 # The runtime under fork(), memory limits, a caller's floating-point mode, many states.
 HARD_C += test_fork test_oom test_fpmode test_pool
 $(addprefix $(OUT)/,$(HARD_C)): $(OUT)/%: Tests/c/%.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -pthread -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+	$(CC) $(CFLAGS) -pthread -Iinclude $< $(LINK) -lm -o $@
 
 # Reaches the library only through dlopen: not linked with it.
 $(OUT)/test_unload: Tests/c/test_unload.c include/swiftadam.h $(LIB)
@@ -223,15 +224,15 @@ $(OUT)/test_paths $(OUT)/test_unload: Tests/c/forked_case.h
 
 $(OUT)/test_golden: Tests/golden/test_golden.c Tests/golden/golden_spec.h include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+	$(CC) $(CFLAGS) -Iinclude $< $(LINK) -o $@
 
-$(OUT)/failshim.so: Tests/hardening/failshim.c
+$(OUT)/failshim.so: Tests/c/failshim.c
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -shared -fPIC $< -o $@ -ldl
 
-$(OUT)/test_failed_saves $(OUT)/kill_save: $(OUT)/%: Tests/hardening/%.c include/swiftadam.h $(LIB)
+$(OUT)/test_failed_saves $(OUT)/kill_save: $(OUT)/%: Tests/c/%.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -ldl -o $@
+	$(CC) $(CFLAGS) -Iinclude $< $(LINK) -ldl -o $@
 
 HARD_BIN := $(addprefix $(OUT)/,$(HARD_C) test_golden failshim.so test_failed_saves kill_save test_unload)
 KILL_TRIALS ?= 200
@@ -259,28 +260,28 @@ hardening-long: $(HARD_BIN)
 # LeakSanitizer over 10^5 cycles, and the XCTest suite under ASan. Scratch: .build-asan.
 .PHONY: sanitize fuzz fuzz-smoke fuzz-seeds
 sanitize:
-	Tests/hardening/sanitize.sh
+	SWIFT="$(SWIFT)" Tests/hardening/sanitize.sh
 
 # libFuzzer on the checkpoint reader: 2 targets x (-Onone, -O), FUZZ_SECONDS each (the two
 # builds of a target run in parallel). Scratch: .build-fuzz. Figures: Tests/fuzz/RESULTS.md.
 FUZZ_SECONDS ?= 300
 fuzz:
-	Tests/fuzz/run.sh $(FUZZ_SECONDS)
+	SWIFT="$(SWIFT)" Tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 fuzz-smoke:
-	Tests/fuzz/run.sh 30
+	SWIFT="$(SWIFT)" Tests/fuzz/run.sh 30
 
 # Regenerates the committed seed corpus (Tests/fuzz/corpus) from the release library.
 fuzz-seeds: $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -Iinclude Tests/fuzz/make_seeds.c -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $(OUT)/make_seeds
+	$(CC) $(CFLAGS) -Iinclude Tests/fuzz/make_seeds.c $(LINK) -o $(OUT)/make_seeds
 	cd Tests/fuzz && ../../$(OUT)/make_seeds
 
 # Rewrites the golden files into $(OUT)/golden for inspection (never over the committed ones).
 golden-regen: $(LIB)
 	@mkdir -p $(OUT)/golden
-	$(CC) $(CFLAGS) -Iinclude Tests/golden/make_golden.c -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../../.build/release' -o $(OUT)/golden/make_golden
-	cd $(OUT)/golden && ./make_golden && for f in *.ckpt; do cmp $$f ../../Tests/golden/$$f && echo "$$f: identical"; done
+	$(CC) $(CFLAGS) -Iinclude Tests/golden/make_golden.c $(LINK) -o $(OUT)/make_golden
+	cd $(OUT)/golden && ../make_golden && for f in *.ckpt; do cmp $$f ../../Tests/golden/$$f && echo "$$f: identical"; done
 
 clean:
 	rm -rf .build $(OUT) $(VENV)

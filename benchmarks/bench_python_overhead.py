@@ -11,7 +11,7 @@ For each workload it times, best of --repeats runs of --steps steps each
           the unavoidable cost of one ctypes call;
   wrapper opt.step(grads): argument checks, grad pointers, hyperparameter sync, call.
 
-"overhead" = wrapper - native: what the Python layer adds. Targets (issue 3): a
+"overhead" = wrapper - native: what the Python layer adds. Targets: a
 4096-element single-tensor step <= 3 us end to end; a 40-tensor group adds <= 15 us
 over the kernel. Timings on a shared machine are noisy: best-of-N is the figure to read.
 """

@@ -143,10 +143,11 @@ extern "C" {
  * Hyperparameters of one state. The struct carries its own size so that a library
  * built from a newer header (which may append fields) still accepts it: always set
  * `struct_size = sizeof(swiftadam_config)`, best through swiftadam_config_init().
- * A library accepts any struct_size >= the size of version 1 of this struct; bytes it
- * does not know must be zero (else SWIFTADAM_ERR_UNSUPPORTED). A field beyond the
- * caller's struct_size is "not given": swiftadam_create then uses its default,
- * swiftadam_set_config keeps the state's value.
+ * A library accepts a struct_size from the size of version 1 of this struct up to 4096
+ * (a larger one is INVALID_ARGUMENT: a garbage size must not make it read far past the
+ * struct); bytes it does not know must be zero (else SWIFTADAM_ERR_UNSUPPORTED).
+ * A field beyond the caller's struct_size is "not given": swiftadam_create then uses its
+ * default, swiftadam_set_config keeps the state's value.
  */
 typedef struct swiftadam_config {
     size_t   struct_size;   /* sizeof(swiftadam_config) as the caller compiled it */
@@ -233,7 +234,8 @@ const char *swiftadam_backend_name(void);
  * (0.9, 0.999), eps 1e-8, weight_decay 0, no flags) and set cfg->struct_size = struct_size.
  * Pass sizeof(swiftadam_config).
  * Errors: SWIFTADAM_ERR_NULL_POINTER (cfg NULL); SWIFTADAM_ERR_INVALID_ARGUMENT
- * (struct_size smaller than version 1 of the struct). On error *cfg is untouched.
+ * (struct_size smaller than version 1 of the struct, or above 4096). On error *cfg is
+ * untouched.
  */
 int32_t swiftadam_config_init(swiftadam_config *cfg, size_t struct_size);
 
@@ -365,6 +367,23 @@ int32_t swiftadam_set_num_threads(swiftadam_state *state, size_t num_threads);
  */
 int32_t swiftadam_step(swiftadam_state *state, float *const *params,
                        const float *const *grads, size_t num_tensors, uint32_t step_flags);
+
+/*
+ * swiftadam_step_contiguous: swiftadam_step over one params buffer and one grads buffer
+ * in which the tensors lie end to end in creation order: tensor i starts at element
+ * tensor_length(0) + ... + tensor_length(i-1). Every tensor is stepped (there is no NULL
+ * grad). For callers that cannot pass an array of pointers (Go's cgo refuses Go memory
+ * holding Go pointers; Fortran, Julia, JNA). Same checks, outcome and bits as
+ * swiftadam_step with params[i] and grads[i] pointing into these buffers; allocates nothing.
+ * params must hold the sum of the lengths in writable floats and grads as many readable
+ * floats; the two buffers must not overlap (not checked, as in swiftadam_step).
+ * step_flags: as for swiftadam_step.
+ * Returns SWIFTADAM_OK or SWIFTADAM_STEP_SKIPPED.
+ * Errors: NULL_POINTER (params or grads NULL); INVALID_HANDLE; BUSY; UNSUPPORTED
+ * (unknown step flag); OVERFLOW (a tensor's count is already 2^53).
+ */
+int32_t swiftadam_step_contiguous(swiftadam_state *state, float *params, const float *grads,
+                                  uint32_t step_flags);
 
 /*
  * swiftadam_step_tensor: swiftadam_step for a state holding exactly one tensor, with its

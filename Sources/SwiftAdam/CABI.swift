@@ -448,3 +448,17 @@ public func c_load(_ path: UnsafePointer<CChar>?, _ expected: UnsafePointer<Int>
         return SWIFTADAM_OK
     }
 }
+
+@_cdecl("swiftadam_step_contiguous")
+public func c_step_contiguous(_ state: OpaquePointer?, _ params: UnsafeMutablePointer<Float>?,
+                              _ grads: UnsafePointer<Float>?, _ flags: UInt32) -> Int32 {
+    boundary { () throws(AdamError) in
+        guard let params else { throw AdamError(.nullPointer, "params is NULL") }
+        guard let grads else { throw AdamError(.nullPointer, "grads is NULL") }
+        let skip = try stepFlags(flags)
+        let o = try Handles.with(state) { (s) throws(AdamError) in
+            try s.stepContiguous(params: params, grads: grads, skipNonFinite: skip)
+        }
+        return outcomeCode(o)
+    }
+}

@@ -161,7 +161,7 @@ extension AdamState {
         let gp = grads.assumingMemoryBound(to: UnsafeRawPointer?.self)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: HalfStepJob.chunk) { buf in
             let scratch = buf.baseAddress!
-            forEachSlice(lo, hi, Float.self, stepped: { gp[$0] != nil && params[$0] != nil }) { i, a, b, s in
+            forEachSlice(lo, hi, Float.self, stepped: { gp[$0] != nil && params[$0] != nil }) { i, a, b, s, _ in
                 let g = gp[i]!, p = params[i]!, master = masterPointer(i)!
                 let m = pointer(.expAvg, i, Float.self)!, v = pointer(.expAvgSq, i, Float.self)!
                 let vmax = pointer(.maxExpAvgSq, i, Float.self)

@@ -64,14 +64,14 @@ extension AdamState {
     /// Runs `part(lo, hi)` over [0, work) on the calling thread, or cut into parts on the
     /// worker pool when the step is large enough.
     func runParts(_ work: Int, params: UnsafeRawPointer, grads: UnsafeRawPointer, backend: Backend,
-                  half: HalfStepJob? = nil, single: () -> Void) {
+                  half: HalfStepJob? = nil, contiguous: Bool = false, single: () -> Void) {
         let wanted = work >= AdamState.parallelThreshold ? effectiveThreads : 1
         if wanted <= 1 {
             single()
             return
         }
         var job = RangeJob(state: Unmanaged.passUnretained(self), params: params, grads: grads,
-                           backend: backend, work: work, half: half)
+                           backend: backend, work: work, half: half, contiguous: contiguous)
         withUnsafePointer(to: &job) { ctx in
             WorkerPool.ready.run(parts: wanted, context: UnsafeRawPointer(ctx)) { raw, k, parts in
                 let j = raw.assumingMemoryBound(to: RangeJob.self).pointee
@@ -112,6 +112,8 @@ extension AdamState {
         let work: Int
         /// 16-bit states: the grads' format and scale.
         let half: HalfStepJob?
+        /// params/grads are the two buffers of swiftadam_step_contiguous, not pointer arrays.
+        var contiguous = false
     }
 
     /// [lo, hi) of part k when `total` elements are cut into `parts` pieces whose
@@ -130,7 +132,10 @@ extension AdamState {
             updateRange(lo, hi, params: j.params.assumingMemoryBound(to: UnsafeMutablePointer<T>?.self),
                         grads: j.grads.assumingMemoryBound(to: UnsafePointer<T>?.self), kernel: j.backend.kernels[T.self])
         }
-        if let half = j.half {
+        if j.contiguous {
+            contiguousUpdateRange(lo, hi, params: UnsafeMutableRawPointer(mutating: j.params),
+                                  grads: j.grads, backend: j.backend)
+        } else if let half = j.half {
             halfUpdateRange(lo, hi, params: j.params.assumingMemoryBound(to: UnsafeMutablePointer<UInt16>?.self),
                             grads: j.grads, job: half, kernel: j.backend.kernels.f32)
         } else if dtype == .float64 {
@@ -140,12 +145,13 @@ extension AdamState {
         }
     }
 
-    /// Calls body(i, a, b, scalars) for the slice [a, b) of each stepped tensor i that lies
-    /// in elements [lo, hi) of the concatenation of the stepped tensors, with tensor i's
-    /// scalars at its next step.
+    /// Calls body(i, a, b, scalars, start) for the slice [a, b) of each stepped tensor i
+    /// that lies in elements [lo, hi) of the concatenation of the stepped tensors, with
+    /// tensor i's scalars at its next step; `start` is where tensor i begins in that
+    /// concatenation (the buffer offset of swiftadam_step_contiguous).
     @inline(__always)
     func forEachSlice<T: AdamElement>(_ lo: Int, _ hi: Int, _: T.Type, stepped: (Int) -> Bool,
-                                      _ body: (Int, Int, Int, KernelScalars<T>) -> Void) {
+                                      _ body: (Int, Int, Int, KernelScalars<T>, Int) -> Void) {
         let h = hyper
         let lengths = table.lengths, steps = table.steps
         var cachedT: UInt64 = 1
@@ -155,6 +161,7 @@ extension AdamState {
             if start >= hi { break }
             if !stepped(i) { continue }
             let n = lengths[i]
+            let first = start
             let a = max(lo, start) - start
             let b = min(hi, start + n) - start
             start += n
@@ -165,7 +172,7 @@ extension AdamState {
                 s = h.kernelScalars(t: t, T.self)
                 cachedT = t
             }
-            body(i, a, b, s)
+            body(i, a, b, s, first)
         }
     }
 
@@ -173,7 +180,7 @@ extension AdamState {
     func updateRange<T: AdamElement>(_ lo: Int, _ hi: Int,
                                      params: UnsafePointer<UnsafeMutablePointer<T>?>,
                                      grads: UnsafePointer<UnsafePointer<T>?>, kernel: AdamKernel<T>) {
-        forEachSlice(lo, hi, T.self, stepped: { grads[$0] != nil && params[$0] != nil }) { i, a, b, s in
+        forEachSlice(lo, hi, T.self, stepped: { grads[$0] != nil && params[$0] != nil }) { i, a, b, s, _ in
             let m = pointer(.expAvg, i, T.self)! + a
             let v = pointer(.expAvgSq, i, T.self)! + a
             kernel.update(params[i]! + a, grads[i]! + a, m, v, pointer(.maxExpAvgSq, i, T.self).map { $0 + a }, b - a, s)

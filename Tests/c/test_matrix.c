@@ -1,4 +1,4 @@
-/* Bad-input matrix at the C ABI (issue 5, part 4).
+/* Bad-input matrix at the C ABI.
  *
  * Table-driven: every exported function of include/swiftadam.h is called with NULL for each
  * pointer argument, zero/one/huge (SIZE_MAX, SIZE_MAX/4) lengths, counts and capacities,
@@ -41,6 +41,8 @@ typedef struct {
     float p0[L0], p1[L1], q[LQ];                 /* params */
     float g0[L0], g1[L1], gq[LQ];                /* finite grads */
     float gnan[L1], ginf[L1], gninf[L1];         /* grads with one NaN / +Inf / -Inf */
+    float pcat[L0 + L1], gcat[L0 + L1];          /* S2's tensors end to end (step_contiguous) */
+    float gcat_bad[L0 + L1];                     /* gcat with one non-finite value, per case */
     float *params[3];                            /* {p0, p1, p1} (3rd for count-3 calls) */
     const float *grads[3];
     float *params_null0[2], *params_null1[2];    /* a NULL param where the grad is set */
@@ -121,6 +123,9 @@ static void arena_init(void) {
     A.gnan[3] = NAN; A.ginf[L1 - 1] = INFINITY; A.gninf[0] = -INFINITY;
     for (int i = 0; i < LQ; i++) { A.q[i] = (float)i; A.gq[i] = -0.1f * (float)i + 0.05f; A.qnan[i] = A.gq[i]; }
     A.qnan[LQ - 1] = NAN;
+    memcpy(A.pcat, A.p0, sizeof A.p0); memcpy(A.pcat + L0, A.p1, sizeof A.p1);
+    memcpy(A.gcat, A.g0, sizeof A.g0); memcpy(A.gcat + L0, A.g1, sizeof A.g1);
+    memcpy(A.gcat_bad, A.gcat, sizeof A.gcat);
     A.params[0] = A.p0; A.params[1] = A.p1; A.params[2] = A.p1;
     A.grads[0] = A.g0; A.grads[1] = A.g1; A.grads[2] = A.g1;
     A.params_null0[0] = NULL; A.params_null0[1] = A.p1;
@@ -320,6 +325,13 @@ static int32_t c_step_nonfinite(const Case *c) {
     const float *const *g = c->a == 0 ? A.grads_nan : c->a == 1 ? A.grads_inf : A.grads_ninf;
     return swiftadam_step(c->h, A.params, g, 2, SWIFTADAM_STEP_SKIP_NONFINITE);
 }
+static int32_t c_step_contiguous(const Case *c) { return swiftadam_step_contiguous(c->h, A.pcat, A.gcat, (uint32_t)c->w); }
+static int32_t c_step_contiguous_params_null(const Case *c) { return swiftadam_step_contiguous(c->h, NULL, A.gcat, 0); }
+static int32_t c_step_contiguous_grads_null(const Case *c) { return swiftadam_step_contiguous(c->h, A.pcat, NULL, 0); }
+static int32_t c_step_contiguous_both_null(const Case *c) { return swiftadam_step_contiguous(c->h, NULL, NULL, 0); }
+static int32_t c_step_contiguous_nonfinite(const Case *c) {
+    return swiftadam_step_contiguous(c->h, A.pcat, A.gcat_bad, SWIFTADAM_STEP_SKIP_NONFINITE);
+}
 static int32_t c_step_tensor(const Case *c) { return swiftadam_step_tensor(c->h, A.q, A.gq, c->a, (uint32_t)c->w); }
 static int32_t c_step_tensor_param_null(const Case *c) { return swiftadam_step_tensor(c->h, NULL, A.gq, LQ, 0); }
 static int32_t c_step_tensor_grad_null(const Case *c) { return swiftadam_step_tensor(c->h, A.q, NULL, LQ, 0); }
@@ -423,6 +435,13 @@ static void prep_cfg_flavor(Case *c) { A.cfg_bad.flavor = (uint32_t)c->w; }
 static void prep_cfg_dtype(Case *c) { A.cfg_bad.dtype = (uint32_t)c->w; }
 static void prep_cfg_dtype_h2(Case *c) { swiftadam_get_config(H2, &A.cfg_bad); A.cfg_bad.dtype = (uint32_t)c->w; }
 static void prep_create_half(Case *c) { A.lens_huge[0] = SIZE_MAX / 4; A.lens_huge[1] = 1; A.cfg_bad.dtype = (uint32_t)c->w; }
+static void prep_gcat_nonfinite(Case *c) {
+    /* NaN in the first tensor, +Inf at the very end, -Inf where the second tensor starts */
+    const float v[] = {NAN, INFINITY, -INFINITY};
+    const size_t at[] = {2, L0 + L1 - 1, L0};
+    memcpy(A.gcat_bad, A.gcat, sizeof A.gcat);
+    A.gcat_bad[at[c->a]] = v[c->a];
+}
 
 /* ---- building the matrix ------------------------------------------------------------ */
 
@@ -546,6 +565,7 @@ static void build(void) {
         {"get_num_threads", c_get_num_threads, 0, 0, 0},
         {"set_num_threads", c_set_num_threads, 1, 0, 0},
         {"step", c_step, 2, 0, 0},
+        {"step_contiguous", c_step_contiguous, 0, 0, 0},
         {"step_tensor", c_step_tensor, LQ, 0, 0},
         {"get_moment", c_get_moment, 0, 64, 0},
         {"set_moment", c_set_moment, 0, L0, 0},
@@ -641,6 +661,17 @@ static void build(void) {
     for (size_t k = 0; k < 3; k++)
         addf(NOCHANGE, SWIFTADAM_STEP_SKIPPED, c_step_nonfinite, S2, "step(S2, grad %s, SKIP_NONFINITE)", nf[k])->a = k;
     add("step_tensor(S1, grad NaN, SKIP_NONFINITE)", NOCHANGE, SWIFTADAM_STEP_SKIPPED, c_step_tensor_nan, S1);
+    add("step_contiguous(S2, params=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_contiguous_params_null, S2);
+    add("step_contiguous(S2, grads=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_contiguous_grads_null, S2);
+    add("step_contiguous(S2, NULL, NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_contiguous_both_null, S2);
+    for (size_t k = 0; k < 4; k++) {
+        c = addf(ERR, SWIFTADAM_ERR_UNSUPPORTED, c_step_contiguous, S2, "step_contiguous(S2, step_flags=0x%x)", badsf[k]);
+        c->w = badsf[k];
+    }
+    for (size_t k = 0; k < 3; k++) {
+        c = addf(NOCHANGE, SWIFTADAM_STEP_SKIPPED, c_step_contiguous_nonfinite, S2, "step_contiguous(S2, grad %s, SKIP_NONFINITE)", nf[k]);
+        c->a = k; with_prep(c, prep_gcat_nonfinite);
+    }
     add("step(S2, every grad NULL)", NOCHANGE, SWIFTADAM_OK, c_step_all_grads_null, S2);
     addf(NOCHANGE, SWIFTADAM_OK, c_step_all_grads_null, S2, "step(S2, every grad NULL, SKIP_NONFINITE)")->w = SWIFTADAM_STEP_SKIP_NONFINITE;
 

@@ -191,6 +191,10 @@ _proto("swiftadam_set_num_threads", c_int32, [_state_p, c_size_t])
 #                        const float *const *grads, size_t num_tensors, uint32_t step_flags);
 _proto("swiftadam_step", c_int32, [_state_p, _float_pp, _float_pp, c_size_t, c_uint32])
 
+# int32_t swiftadam_step_contiguous(swiftadam_state *state, float *params, const float *grads,
+#                                   uint32_t step_flags);
+_proto("swiftadam_step_contiguous", c_int32, [_state_p, _float_p, _float_p, c_uint32])
+
 # int32_t swiftadam_step_tensor(swiftadam_state *state, float *param, const float *grad,
 #                               size_t length, uint32_t step_flags);
 _proto("swiftadam_step_tensor", c_int32, [_state_p, _float_p, _float_p, c_size_t, c_uint32])
