@@ -134,12 +134,7 @@ public final class AdamState {
 
     public func copyMoment<T: AdamElement>(_ which: Moment, _ i: Int, to out: UnsafeMutablePointer<T>,
                                            capacity: Int) throws(AdamError) {
-        try checkStateDType(T.self, "get_moment" + (T.self == Double.self ? "_f64" : ""))
-        try checkIndex(i)
-        guard let src = rawPointer(which, i) else {
-            throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
-        }
-        let n = table.lengths[i]
+        let (src, n) = try momentRegion(which, i, T.self, "get_moment")
         if capacity < n {
             throw AdamError(.bufferTooSmall, "capacity must be >= tensor \(i)'s length \(n), got \(capacity)")
         }
@@ -149,15 +144,21 @@ public final class AdamState {
 
     public func setMoment<T: AdamElement>(_ which: Moment, _ i: Int, from src: UnsafePointer<T>,
                                           count: Int) throws(AdamError) {
-        try checkStateDType(T.self, "set_moment" + (T.self == Double.self ? "_f64" : ""))
-        try checkIndex(i)
-        guard let dst = rawPointer(which, i) else {
-            throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
-        }
-        let n = table.lengths[i]
+        let (dst, n) = try momentRegion(which, i, T.self, "set_moment")
         if count != n {
             throw AdamError(.sizeMismatch, "count must equal tensor \(i)'s length \(n), got \(UInt(bitPattern: count))")
         }
         dst.copyMemory(from: src, byteCount: n * dtype.elementBytes)
+    }
+
+    /// Moment `which` of tensor `i` and its length, after the checks both copies make.
+    private func momentRegion<T: AdamElement>(_ which: Moment, _ i: Int, _: T.Type,
+                                              _ entry: String) throws(AdamError) -> (UnsafeMutableRawPointer, Int) {
+        try checkStateDType(T.self, entry + (T.self == Double.self ? "_f64" : ""))
+        try checkIndex(i)
+        guard let region = rawPointer(which, i) else {
+            throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
+        }
+        return (region, table.lengths[i])
     }
 }
