@@ -55,30 +55,74 @@ enum Format {
     }
 }
 
-/// Little-endian field packing for the header.
-struct HeaderBuilder {
-    var bytes: [UInt8] = []
-    mutating func u32(_ x: UInt32) { withUnsafeBytes(of: x.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func u64(_ x: UInt64) { withUnsafeBytes(of: x.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func f64(_ x: Double) { u64(x.bitPattern) }
+/// The fixed header after the magic (docs/FORMAT.md, "Header"), described ONCE: `fields`
+/// and `version2Fields` list the fields in file order, and the writer and the reader both
+/// go through them (a HeaderCoder either packs or unpacks), so the two cannot disagree
+/// on the order or the width of a field. The reader validates after unpacking.
+struct CheckpointHeader {
+    var version: UInt32 = 0
+    var headerBytes: UInt32 = 0
+    var fileBytes: UInt64 = 0
+    var tensorCount: UInt64 = 0
+    var flags: UInt32 = 0
+    var reserved: UInt32 = 0
+    var lr = 0.0, beta1 = 0.0, beta2 = 0.0, eps = 0.0, weightDecay = 0.0
+    // Version 2 only:
+    var dtype: UInt32 = 0
+    var flavor: UInt32 = 0
+    var reserved2: UInt64 = 0
+
+    /// The fields of every version, from `version` to `weight_decay` (72 bytes).
+    mutating func fields<C: HeaderCoder>(_ c: inout C) {
+        c.u32(&version); c.u32(&headerBytes); c.u64(&fileBytes); c.u64(&tensorCount)
+        c.u32(&flags); c.u32(&reserved)
+        c.f64(&lr); c.f64(&beta1); c.f64(&beta2); c.f64(&eps); c.f64(&weightDecay)
+    }
+
+    /// The fields version 2 adds after them (16 bytes).
+    mutating func version2Fields<C: HeaderCoder>(_ c: inout C) {
+        c.u32(&dtype); c.u32(&flavor); c.u64(&reserved2)
+    }
 }
 
-/// Little-endian field reading from a header buffer whose size was already checked.
-struct HeaderReader {
+/// Packs (HeaderBuilder) or unpacks (HeaderReader) one little-endian field at a time.
+protocol HeaderCoder {
+    mutating func u32(_ x: inout UInt32)
+    mutating func u64(_ x: inout UInt64)
+}
+
+extension HeaderCoder {
+    mutating func f64(_ x: inout Double) {
+        var bits = x.bitPattern
+        u64(&bits)
+        x = Double(bitPattern: bits)
+    }
+}
+
+/// Little-endian field packing.
+struct HeaderBuilder: HeaderCoder {
+    var bytes: [UInt8] = []
+    mutating func u32(_ x: inout UInt32) { withUnsafeBytes(of: x.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ x: inout UInt64) { withUnsafeBytes(of: x.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u32(_ x: UInt32) { var v = x; u32(&v) }
+    mutating func u64(_ x: UInt64) { var v = x; u64(&v) }
+}
+
+/// Little-endian field reading from a buffer whose size was already checked.
+struct HeaderReader: HeaderCoder {
     let bytes: [UInt8]
     var at = 0
     init(_ bytes: [UInt8]) { self.bytes = bytes }
-    mutating func u32() -> UInt32 {
-        var x: UInt32 = 0
+    mutating func u32(_ x: inout UInt32) {
+        x = 0
         for k in 0..<4 { x |= UInt32(bytes[at + k]) << (8 * k) }
         at += 4
-        return x
     }
-    mutating func u64() -> UInt64 {
-        var x: UInt64 = 0
+    mutating func u64(_ x: inout UInt64) {
+        x = 0
         for k in 0..<8 { x |= UInt64(bytes[at + k]) << (8 * k) }
         at += 8
-        return x
     }
-    mutating func f64() -> Double { Double(bitPattern: u64()) }
+    mutating func u32() -> UInt32 { var x: UInt32 = 0; u32(&x); return x }
+    mutating func u64() -> UInt64 { var x: UInt64 = 0; u64(&x); return x }
 }

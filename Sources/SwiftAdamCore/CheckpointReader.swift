@@ -52,19 +52,21 @@ extension AdamState {
         if total < Format.minimumFileBytes {
             throw AdamError(.corrupt, "truncated: \(total) bytes, a checkpoint has at least \(Format.minimumFileBytes)")
         }
+        var header = CheckpointHeader()
         var r = HeaderReader(try take(Format.fixedHeaderBytes(version: 1) - Format.magic.count))
-        let version = r.u32()
+        header.fields(&r)
+        let version = header.version
         if !Format.versions.contains(version) {
             throw AdamError(.unsupportedVersion, "format version \(version) is not supported (this library reads versions \(Format.versions.lowerBound)...\(Format.versions.upperBound))")
         }
         let fixedHeaderBytes = Format.fixedHeaderBytes(version: version)
-        let headerBytes = UInt64(r.u32())
-        let fileBytes = r.u64()
+        let headerBytes = UInt64(header.headerBytes)
+        let fileBytes = header.fileBytes
         if fileBytes != UInt64(total) {
             let what = fileBytes > UInt64(total) ? "truncated" : "trailing bytes"
             throw AdamError(.corrupt, "\(what): header declares \(fileBytes) bytes, input has \(total)")
         }
-        let n64 = r.u64()
+        let n64 = header.tensorCount
         let maxTensors = max(0, total - fixedHeaderBytes - Format.trailerBytes) / Format.tableEntryBytes
         if n64 == 0 || n64 > UInt64(maxTensors) {
             throw AdamError(.corrupt, "num_tensors \(n64) is impossible for a \(total)-byte checkpoint (1...\(maxTensors))")
@@ -73,14 +75,15 @@ extension AdamState {
         if headerBytes != UInt64(try Format.headerBytes(tensors: n, version: version)) {
             throw AdamError(.corrupt, "header size \(headerBytes) does not match \(n) tensors (expected \(try Format.headerBytes(tensors: n, version: version)))")
         }
-        let flags = Hyperparameters.Flags(rawValue: r.u32())
-        let reserved = r.u32()
-        if reserved != 0 { throw AdamError(.corrupt, "reserved header field is \(reserved), expected 0") }
-        var hyper = Hyperparameters(lr: r.f64(), beta1: r.f64(), beta2: r.f64(), eps: r.f64(), weightDecay: r.f64(), flags: flags)
+        let flags = Hyperparameters.Flags(rawValue: header.flags)
+        if header.reserved != 0 { throw AdamError(.corrupt, "reserved header field is \(header.reserved), expected 0") }
+        var hyper = Hyperparameters(lr: header.lr, beta1: header.beta1, beta2: header.beta2, eps: header.eps,
+                                    weightDecay: header.weightDecay, flags: flags)
         var dtype = DType.float32
         if version >= 2 {
             var x = HeaderReader(try take(fixedHeaderBytes - Format.fixedHeaderBytes(version: 1)))
-            let dtypeCode = x.u32(), flavorCode = x.u32(), reserved2 = x.u64()
+            header.version2Fields(&x)
+            let dtypeCode = header.dtype, flavorCode = header.flavor, reserved2 = header.reserved2
             guard let d = DType(rawValue: dtypeCode) else {
                 throw AdamError(.unsupported, "dtype code \(dtypeCode) is not one this library knows (0 float32, 1 float64, 2 float16, 3 bfloat16)")
             }

@@ -48,24 +48,15 @@ extension AdamState {
             crc.update(b)
             try sink.write(b)
         }
+        var header = CheckpointHeader(version: version, headerBytes: UInt32(headerBytes), fileBytes: UInt64(fileBytes),
+                                      tensorCount: UInt64(count), flags: hyper.flags.rawValue, reserved: 0,
+                                      lr: hyper.lr, beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.eps,
+                                      weightDecay: hyper.weightDecay, dtype: dtype.rawValue,
+                                      flavor: hyper.flavor.rawValue, reserved2: 0)
         var h = HeaderBuilder()
         h.bytes.append(contentsOf: Format.magic)
-        h.u32(version)
-        h.u32(UInt32(headerBytes))
-        h.u64(UInt64(fileBytes))
-        h.u64(UInt64(count))
-        h.u32(hyper.flags.rawValue)
-        h.u32(0)
-        h.f64(hyper.lr)
-        h.f64(hyper.beta1)
-        h.f64(hyper.beta2)
-        h.f64(hyper.eps)
-        h.f64(hyper.weightDecay)
-        if version >= 2 {
-            h.u32(dtype.rawValue)
-            h.u32(hyper.flavor.rawValue)
-            h.u64(0)
-        }
+        header.fields(&h)
+        if version >= 2 { header.version2Fields(&h) }
         try withBytes(h.bytes) { (b) throws(AdamError) in try put(b) }
         var i = 0
         while i < count {
