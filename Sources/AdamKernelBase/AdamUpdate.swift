@@ -18,7 +18,9 @@ public func adamUpdate<L: AdamLanes>(
     }
 }
 
-/// Lane types are at most 64 bytes wide (AVX-512), the size of each tail buffer below.
+/// One flavour's update over `count` elements: two vectors per trip, then one, then the
+/// tail in one zero-padded full-width pass. Lane types are at most 64 bytes wide (AVX-512),
+/// the size of each tail buffer below.
 @inlinable @inline(__always)
 public func adamSweep<L: AdamLanes, F: AdamFormula>(
     _: L.Type, _: F.Type, p: UnsafeMutablePointer<L.Scalar>, g: UnsafePointer<L.Scalar>,

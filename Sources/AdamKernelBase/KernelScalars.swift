@@ -12,7 +12,6 @@ public enum AdamFlavor: UInt32, Sendable, CaseIterable {
 public struct KernelScalars<T: AdamElement> {
     public var flavor: AdamFlavor
     public var maximize: Bool
-    public var amsgrad: Bool
     /// L2 penalty folded into the gradient (torch.optim.Adam's weight_decay); 0 = none.
     public var l2: T
     public var hasL2: Bool
@@ -45,11 +44,10 @@ public struct KernelScalars<T: AdamElement> {
     /// square root and `lr*sqrt(..)/(..)` each rounded in T.
     @inlinable
     public init(lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double,
-                amsgrad: Bool, decoupled: Bool, maximize: Bool, biasCorrection: Bool, t: UInt64,
+                decoupled: Bool, maximize: Bool, biasCorrection: Bool, t: UInt64,
                 flavor: AdamFlavor = .torch) {
         self.flavor = flavor
         self.maximize = maximize
-        self.amsgrad = amsgrad
         hasL2 = weightDecay != 0 && !decoupled
         l2 = hasL2 ? T(weightDecay) : 0
         hasDecay = weightDecay != 0 && decoupled

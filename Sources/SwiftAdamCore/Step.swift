@@ -7,7 +7,7 @@ extension Hyperparameters {
     /// The per-tensor scalars at step t (the step being taken, >= 1), in element type T.
     func kernelScalars<T: AdamElement>(t: UInt64, _: T.Type) -> KernelScalars<T> {
         KernelScalars(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
-                      amsgrad: flags.contains(.amsgrad), decoupled: flags.contains(.decoupledWeightDecay),
+                      decoupled: flags.contains(.decoupledWeightDecay),
                       maximize: flags.contains(.maximize),
                       biasCorrection: !flags.contains(.noBiasCorrection), t: t, flavor: flavor)
     }

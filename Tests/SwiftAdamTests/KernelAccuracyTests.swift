@@ -137,8 +137,7 @@ final class KernelAccuracyTests: XCTestCase {
                         let g = stream.next().map { T($0) }
                         state[1] = g
                         let s = KernelScalars<T>(lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps,
-                                                 weightDecay: h.weightDecay, amsgrad: opt.amsgrad,
-                                                 decoupled: opt.decay == .decoupled, maximize: opt.maximize,
+                                                 weightDecay: h.weightDecay, decoupled: opt.decay == .decoupled, maximize: opt.maximize,
                                                  biasCorrection: opt.biasCorrection, t: UInt64(step), flavor: flavor)
                         state = runKernel(kernel, state, misalign: step % 3, amsgrad: opt.amsgrad, s)
                         ref.step(g)
@@ -184,7 +183,7 @@ final class KernelAccuracyTests: XCTestCase {
                 let g = grads.next().map { Float($0) }
                 state[1] = g
                 let s = KernelScalars<Float>(lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, weightDecay: h.weightDecay,
-                                             amsgrad: opt.amsgrad, decoupled: opt.decay == .decoupled, maximize: false,
+                                             decoupled: opt.decay == .decoupled, maximize: false,
                                              biasCorrection: opt.biasCorrection, t: UInt64(step), flavor: .keras)
                 state = runKernel(kernel, state, misalign: 0, amsgrad: opt.amsgrad, s)
                 ref.step(g.map(Double.init))
@@ -223,7 +222,7 @@ final class KernelAccuracyTests: XCTestCase {
                 var st = results[flavor]!
                 st[1] = g
                 let s = KernelScalars<Double>(lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, weightDecay: 0,
-                                              amsgrad: false, decoupled: false, maximize: false, biasCorrection: true,
+                                              decoupled: false, maximize: false, biasCorrection: true,
                                               t: UInt64(step), flavor: flavor)
                 results[flavor] = runKernel(Backend.active.kernels.f64, st, misalign: 0, amsgrad: false, s)
             }

@@ -45,7 +45,7 @@ final class KernelDTypeIdentityTests: XCTestCase {
             for variant in variants {
                 let h = opt.hyper(lr: 1e-2, beta1: variant.beta1, eps: variant.eps, weightDecay: 0.1)
                 let s = KernelScalars<T>(lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, weightDecay: h.weightDecay,
-                                         amsgrad: opt.amsgrad, decoupled: opt.decay == .decoupled, maximize: opt.maximize,
+                                         decoupled: opt.decay == .decoupled, maximize: opt.maximize,
                                          biasCorrection: opt.biasCorrection, t: variant.t, flavor: flavor)
                 for n in lengths {
                     let misalign = rng.int(4)
@@ -89,8 +89,7 @@ final class KernelDTypeIdentityTests: XCTestCase {
             let p: [T] = (0..<n).map { $0 % 2 == 0 ? 0 : -0.0 }
             let inputs = [p, g, [T](repeating: -0.0, count: n), [T](repeating: 0, count: n), [T](repeating: 0, count: n)]
             for beta1 in [0.9, 0.0] {
-                let s = KernelScalars<T>(lr: 1e-3, beta1: beta1, beta2: 0.999, eps: 1e-8, weightDecay: 0, amsgrad: false,
-                                         decoupled: false, maximize: true, biasCorrection: true, t: 1, flavor: flavor)
+                let s = KernelScalars<T>(lr: 1e-3, beta1: beta1, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, maximize: true, biasCorrection: true, t: 1, flavor: flavor)
                 let results = Backend.supported.compactMap { b in
                     kernelEntry(b, T.self).map { (b, runKernel($0, inputs, misalign: 0, amsgrad: false, s)) }
                 }
