@@ -159,13 +159,20 @@ test-python: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VPY) examples/demo_digits.py --out $(OUT)
 
-# Performance table of issue 4 (figures, not pass/fail): one process per configuration.
-$(OUT)/bench_adam: benchmarks/bench_adam.c include/swiftadam.h $(LIB)
+# Performance table (figures, not pass/fail): processes per configuration, both floors, chart.
+$(OUT)/bench_adam: benchmarks/bench_adam.c benchmarks/stats.h include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) -O3 -march=native -fopenmp -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
 
-bench: $(OUT)/bench_adam $(VENV)/.installed
-	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --python $(VPY)
+# The exact-arithmetic floor: no FMA contraction, sqrtf without errno (so it stays a vector op).
+$(OUT)/exactfloor: benchmarks/exactfloor.c benchmarks/stats.h
+	@mkdir -p $(OUT)
+	$(CC) -O3 -march=native -ffp-contract=off -fno-math-errno -fopenmp $< -o $@ -lm
+
+BENCH_RUNS ?= 3
+bench: $(OUT)/bench_adam $(OUT)/exactfloor $(VENV)/.installed
+	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --exactfloor-bin $(OUT)/exactfloor \
+	    --python $(VPY) --runs $(BENCH_RUNS) --chart $(OUT)/bench.png
 
 # ---- Hardening (issue 5): bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
 HARD_C := test_matrix test_leaks test_reader_limits test_paths
