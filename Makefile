@@ -16,7 +16,7 @@ VERSION    := $(shell sed -n 's/^\#define SWIFTADAM_VERSION_STRING "\(.*\)"/\1/p
 SOMAJOR    := $(firstword $(subst ., ,$(VERSION)))
 SONAME     := libSwiftAdam.so.$(SOMAJOR)
 
-.PHONY: all build test test-swift test-c test-python demo bench venv clean
+.PHONY: all build test test-swift test-c test-python demo demo-mpi bench venv clean
 
 all: build
 
@@ -49,7 +49,10 @@ test-c: $(OUT)/test_capi $(OUT)/hello
 	    echo "SWIFTADAM_ISA=$$isa: $$(grep backend test_capi.$$isa.log) $$(grep 'trajectory hash' test_capi.$$isa.log)"; \
 	done; test $$(grep -h 'trajectory hash' test_capi.*.log | sort -u | wc -l) -eq 1
 	cd $(OUT) && ./test_capi
-	$(OUT)/hello | tee /dev/stderr | grep -q "x = 3.0000 3.0000 3.0000 3.0000"
+	@# an unknown SWIFTADAM_ISA is reported once on stderr (and the widest path used); a known one is not
+	test "$$(SWIFTADAM_ISA=bogus $(OUT)/hello 2>&1 >/dev/null | grep -c 'SWIFTADAM_ISA=bogus is not a kernel path')" = 1
+	test -z "$$(SWIFTADAM_ISA=SSE2 $(OUT)/hello 2>&1 >/dev/null)"
+	$(OUT)/hello > $(OUT)/hello.log && cat $(OUT)/hello.log && grep -q "x = 3.0000 3.0000 3.0000 3.0000" $(OUT)/hello.log
 
 # ---- Packaging: exported symbols, SONAME, install, wheel, FFI examples ----
 .PHONY: install uninstall test-packaging test-install
@@ -138,11 +141,13 @@ test-wheel: wheel
 test-install: $(LIB)
 	MAKE="$(MAKE)" Tests/packaging/test_install.sh
 
-# The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo.
+# The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo;
+# mpi4py and the mpich wheel (which puts mpiexec in .venv/bin) for swiftadam.distributed.
 $(VENV)/.ready: python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet numpy pytest tqdm matplotlib scikit-learn
+	$(VPY) -m pip install --quiet numpy pytest tqdm matplotlib scikit-learn mpi4py mpich
+	@test -x $(VENV)/bin/mpiexec || { echo "error: the mpich wheel installed no $(VENV)/bin/mpiexec" >&2; exit 1; }
 	touch $@
 
 venv: $(VENV)/.ready
@@ -154,10 +159,16 @@ $(VENV)/.installed: $(VENV)/.ready $(LIB) $(shell find python -name '*.py' -o -n
 
 # Run from the repository root so that `import swiftadam` is the INSTALLED package.
 test-python: $(VENV)/.installed
-	$(VPY) -m pytest -q python/tests
+	SWIFTADAM_REQUIRE_MPI=1 $(VPY) -m pytest -q python/tests
 
 demo: $(VENV)/.installed
 	$(VPY) examples/demo_digits.py --out $(OUT)
+
+# The digits MLP data-parallel on 2 ranks with swiftadam.distributed.ZeroAdam: one kernel and
+# one BLAS thread per rank (2 ranks x 2 threads on 2 cores fight MPI's busy-polling).
+demo-mpi: $(VENV)/.installed
+	SWIFTADAM_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+	    $(VENV)/bin/mpiexec -n 2 $(VPY) -m mpi4py examples/demo_ddp.py --out $(OUT)
 
 # Performance table (figures, not pass/fail): processes per configuration, both floors, chart.
 $(OUT)/bench_adam: benchmarks/bench_adam.c benchmarks/stats.h include/swiftadam.h $(LIB)
@@ -173,12 +184,15 @@ BENCH_RUNS ?= 3
 bench: $(OUT)/bench_adam $(OUT)/exactfloor $(VENV)/.installed
 	$(VPY) benchmarks/run.py --bench-bin $(OUT)/bench_adam --exactfloor-bin $(OUT)/exactfloor \
 	    --python $(VPY) --runs $(BENCH_RUNS) --chart $(OUT)/bench.png
+	$(VPY) benchmarks/bench_zero.py --mpiexec $(VENV)/bin/mpiexec
 
 # ---- Hardening (issue 5): bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
 HARD_C := test_matrix test_leaks test_reader_limits test_paths
+# The runtime under fork(), memory limits, a caller's floating-point mode, many states.
+HARD_C += test_fork test_oom test_fpmode test_pool
 $(addprefix $(OUT)/,$(HARD_C)): $(OUT)/%: Tests/c/%.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+	$(CC) $(CFLAGS) -pthread -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
 
 # Reaches the library only through dlopen: not linked with it.
 $(OUT)/test_unload: Tests/c/test_unload.c include/swiftadam.h $(LIB)
@@ -205,6 +219,10 @@ KILL_TRIALS ?= 200
 test-hardening: $(HARD_BIN)
 	cd $(OUT) && ./test_matrix
 	cd $(OUT) && ./test_leaks 100000
+	$(OUT)/test_fork 60
+	SWIFT_BACKTRACE=enable=no $(OUT)/test_oom
+	$(OUT)/test_fpmode
+	$(OUT)/test_pool
 	$(OUT)/test_reader_limits
 	$(OUT)/test_golden Tests/golden
 	LD_PRELOAD=$(CURDIR)/$(OUT)/failshim.so $(OUT)/test_failed_saves

@@ -29,11 +29,26 @@
  * success, a stable negative SWIFTADAM_ERR_* code on failure (positive codes are
  * non-error outcomes such as SWIFTADAM_STEP_SKIPPED). A failed call leaves the state and
  * every caller buffer exactly as they were. swiftadam_last_error() then says what was
- * wrong. No input makes the library abort the process.
+ * wrong. No input makes the library abort the process: running out of memory (for a
+ * state, its tensor table, a checkpoint's) is SWIFTADAM_ERR_OUT_OF_MEMORY.
  *
  * Threads: different states may be used from different threads at the same time. Calls
  * on ONE state are not queued: a call that finds another call on the same state still
- * running returns SWIFTADAM_ERR_BUSY and does nothing.
+ * running returns SWIFTADAM_ERR_BUSY and does nothing. Large steps run on one worker pool
+ * shared by the whole process (see swiftadam_set_num_threads).
+ *
+ * Floating-point mode: every step is computed in the IEEE default mode (round to nearest
+ * even, subnormals neither flushed nor treated as zero, exceptions masked) on every
+ * thread, whatever mode the calling thread set (MXCSR on x86-64, FPCR on arm64); the
+ * caller's mode is restored before the call returns. So FTZ/DAZ or another rounding mode
+ * set by the host changes no result and unmasked exceptions raise no signal. (On other
+ * CPUs the mode is left as the caller set it.)
+ *
+ * fork(): a child may use the library whatever other threads of the parent were doing
+ * in it: new states, and every inherited state, work in the child, except one that a
+ * call on another thread was inside at the moment of fork (its contents may be
+ * half-updated): in the child it answers SWIFTADAM_ERR_BUSY, and swiftadam_free
+ * releases it.
  *
  * Unloading: once loaded, the library stays mapped until the process ends (it is linked
  * with -z nodelete): dlclose does not unmap it, a later dlopen gets the same instance,
@@ -170,7 +185,10 @@ const char *swiftadam_last_error(void);
 /*
  * swiftadam_backend_name: the kernel path this process uses: "avx2", "sse2", "simd" (portable Swift SIMD) or "scalar"
  * (chosen at load from the CPU; the environment variable SWIFTADAM_ISA can force a
- * narrower one). Returns a static string. Never fails.
+ * narrower one). A SWIFTADAM_ISA value that names no path (e.g. "bogus") or one this CPU
+ * lacks is not used: the widest path is, and one line saying so is written to stderr
+ * ("swiftadam: SWIFTADAM_ISA=bogus is not a kernel path ...") the first time the path is
+ * chosen. Returns a static string. Never fails.
  */
 const char *swiftadam_backend_name(void);
 
@@ -262,17 +280,25 @@ int32_t swiftadam_tensor_step(swiftadam_state *state, size_t index, uint64_t *ou
 int32_t swiftadam_set_tensor_step(swiftadam_state *state, size_t index, uint64_t step);
 
 /*
- * swiftadam_get_num_threads: *out = threads a step of this state may use (the value set,
- * or the default when 0 was set). Steps of fewer than 131072 elements always run on the
- * calling thread alone. Errors: NULL_POINTER; INVALID_HANDLE; BUSY.
+ * swiftadam_get_num_threads: *out = the thread count asked for this state: the value set,
+ * or the default when 0 was set. A step uses min(that, the process's CPUs) threads: see
+ * swiftadam_set_num_threads. Errors: NULL_POINTER; INVALID_HANDLE; BUSY.
  */
 int32_t swiftadam_get_num_threads(swiftadam_state *state, size_t *out);
 
 /*
  * swiftadam_set_num_threads: threads a step of this state may use; 0 = the default (env
- * SWIFTADAM_NUM_THREADS if 1..256, else the online cores, at most 64). The workers belong
- * to this state, start on first need and end in swiftadam_free. Results are bit-identical
- * for any thread count. Errors: INVALID_HANDLE; BUSY; INVALID_ARGUMENT (num_threads > 256).
+ * SWIFTADAM_NUM_THREADS if 1..256, else the CPUs this process may run on, at most 64).
+ * Steps of fewer than 131072 elements run on the calling thread alone. A larger step runs
+ * on the calling thread plus workers from ONE pool shared by every state of the process:
+ * it uses min(num_threads, CPUs the process may run on (its affinity mask), 64) threads,
+ * since more threads than CPUs would only take turns. The pool's workers start on the
+ * first step that needs them and live until the process exits: the library adds at most
+ * (CPUs - 1) threads to the process, however many states. One step uses the pool at a
+ * time: a step that finds it in use by another state's step runs on its calling thread
+ * alone rather than wait. Results are bit-identical for any thread count, and steps
+ * allocate nothing.
+ * Errors: INVALID_HANDLE; BUSY; INVALID_ARGUMENT (num_threads > 256).
  */
 int32_t swiftadam_set_num_threads(swiftadam_state *state, size_t num_threads);
 

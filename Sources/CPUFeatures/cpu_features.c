@@ -1,4 +1,7 @@
+#define _GNU_SOURCE
 #include "cpu_features.h"
+#include <sched.h>
+#include <unistd.h>
 
 /* Swift cannot run CPUID itself; __builtin_cpu_supports also checks that the OS saves
  * the YMM registers (XGETBV), which a bare CPUID bit does not. */
@@ -9,4 +12,18 @@ int swiftadam_internal_cpu_has_avx2(void) {
 #else
     return 0;
 #endif
+}
+
+/* CPUs this process may run on (taskset, cpusets), not the machine's: a container given
+ * 2 of 64 cores gets 2 worker threads' worth of work, not 64. */
+int swiftadam_internal_cpu_count(void) {
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }

@@ -267,7 +267,7 @@ public func c_serialize(_ state: OpaquePointer?, _ buf: UnsafeMutableRawPointer?
     }
 }
 
-func expectedLengths(_ p: UnsafePointer<Int>?, _ n: Int) throws(AdamError) -> [Int]? {
+func expectedLengths(_ p: UnsafePointer<Int>?, _ n: Int) throws(AdamError) -> UnsafeBufferPointer<Int>? {
     if p == nil && n == 0 { return nil }
     return try readLengths(p, n, name: "expected_lengths")
 }

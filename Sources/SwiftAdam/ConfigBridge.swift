@@ -49,12 +49,13 @@ enum ConfigBridge {
     }
 }
 
-/// Lengths from a C array, checked before an array of that size is made.
-func readLengths(_ p: UnsafePointer<Int>?, _ n: Int, name: String) throws(AdamError) -> [Int] {
+/// Lengths from a C array, count checked. Not copied: a copy of up to 2^24 entries would
+/// be an allocation that traps when memory is short; the core reads them once.
+func readLengths(_ p: UnsafePointer<Int>?, _ n: Int, name: String) throws(AdamError) -> UnsafeBufferPointer<Int> {
     guard let p else { throw AdamError(.nullPointer, "\(name) is NULL") }
     if n == 0 { throw AdamError(.invalidArgument, "num_tensors must be >= 1, got 0") }
     if n < 0 || n > Int(SWIFTADAM_MAX_TENSORS) {
         throw AdamError(.invalidArgument, "num_tensors must be <= SWIFTADAM_MAX_TENSORS (\(SWIFTADAM_MAX_TENSORS)), got \(UInt(bitPattern: n))")
     }
-    return Array(UnsafeBufferPointer(start: p, count: n))
+    return UnsafeBufferPointer(start: p, count: n)
 }

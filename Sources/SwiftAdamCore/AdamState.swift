@@ -12,50 +12,66 @@ public enum Moment: Int, Sendable, CaseIterable {
 
 /// Optimizer state for one group of float32 tensors (torch's param group).
 /// All memory is allocated in `init` and never reallocated: m, v and (amsgrad) vmax
-/// live in one arena, each tensor's slice starting on a 64-byte boundary.
+/// live in one arena, each tensor's slice starting on a 64-byte boundary; lengths,
+/// offsets and steps live in one table. Both are allocated fallibly (their sizes are the
+/// caller's): running out of memory is an error, never a trap.
 public final class AdamState {
-    public let lengths: [Int]
-    /// Float offset of each tensor inside one moment region.
-    let offsets: [Int]
+    let table: TensorTable
     /// Floats per moment region (sum of padded lengths).
     let regionFloats: Int
     let storage: AlignedFloats
-    public internal(set) var steps: [UInt64]
     public internal(set) var hyper: Hyperparameters
     /// 0 = default (SWIFTADAM_NUM_THREADS or available cores).
     public var requestedThreads: Int = 0
-    let pool: WorkerPool
 
     /// The largest step count we accept: torch keeps `step` as a float64 tensor.
     public static let maxStep: UInt64 = 1 << 53
 
-    public init(lengths: [Int], hyper: Hyperparameters) throws(AdamError) {
+    /// A zeroed state for tensors of these lengths (read once: the caller's memory may
+    /// change under us, the table is what counts).
+    public convenience init<C: Collection>(lengths: C, hyper: Hyperparameters) throws(AdamError) where C.Element == Int {
         if lengths.isEmpty {
             throw AdamError(.invalidArgument, "num_tensors must be >= 1, got 0")
         }
         try hyper.validate()
-        var offsets = [Int]()
-        offsets.reserveCapacity(lengths.count)
+        let table = try TensorTable(count: lengths.count)
+        var i = 0
+        for n in lengths where i < table.count {
+            table.lengths[i] = n
+            i += 1
+        }
+        try self.init(table: table, hyper: hyper)
+    }
+
+    /// A zeroed state over a filled-in table (lengths and steps set; offsets computed here).
+    init(table: TensorTable, hyper: Hyperparameters) throws(AdamError) {
+        if table.count == 0 {
+            throw AdamError(.invalidArgument, "num_tensors must be >= 1, got 0")
+        }
+        try hyper.validate()
         var total = 0
-        for (i, n) in lengths.enumerated() {
+        for i in 0..<table.count {
+            let n = table.lengths[i]
             if n < 0 { throw AdamError(.overflow, "lengths[\(i)] = \(UInt(bitPattern: n)) does not fit in a signed size") }
-            offsets.append(total)
+            table.offsets[i] = total
             total = try checkedAdd(total, try paddedFloats(n), "total state size at lengths[\(i)] = \(n)")
         }
         let regions = hyper.flags.contains(.amsgrad) ? 3 : 2
         let all = try checkedMul(total, regions, "state of \(total) floats x \(regions) moments")
         _ = try checkedMul(all, MemoryLayout<Float>.stride, "state of \(all) floats")
         storage = try AlignedFloats(count: all)
-        self.lengths = lengths
-        self.offsets = offsets
+        self.table = table
         regionFloats = total
-        steps = [UInt64](repeating: 0, count: lengths.count)
         self.hyper = hyper
-        pool = WorkerPool()
     }
 
+    /// Element count of each tensor.
+    public var lengths: TensorColumn<Int> { TensorColumn(owner: table, base: table.lengths) }
+    /// Updates applied to each tensor (torch's per-parameter state["step"]).
+    public var steps: TensorColumn<UInt64> { TensorColumn(owner: table, base: table.steps) }
+
     public var amsgrad: Bool { hyper.flags.contains(.amsgrad) }
-    public var count: Int { lengths.count }
+    public var count: Int { table.count }
     /// Elements over all tensors (not counting padding).
     public var totalElements: Int { lengths.reduce(0, +) }
 
@@ -64,12 +80,12 @@ public final class AdamState {
     @inline(__always)
     func pointer(_ which: Moment, _ i: Int) -> UnsafeMutablePointer<Float>? {
         if which == .maxExpAvgSq && !amsgrad { return nil }
-        return storage.base + which.rawValue * regionFloats + offsets[i]
+        return storage.base + which.rawValue * regionFloats + table.offsets[i]
     }
 
     public func checkIndex(_ i: Int) throws(AdamError) {
-        if i < 0 || i >= lengths.count {
-            throw AdamError(.invalidArgument, "index must be < num_tensors = \(lengths.count), got \(UInt(bitPattern: i))")
+        if i < 0 || i >= count {
+            throw AdamError(.invalidArgument, "index must be < num_tensors = \(count), got \(UInt(bitPattern: i))")
         }
     }
 
@@ -91,7 +107,7 @@ public final class AdamState {
         if step > AdamState.maxStep {
             throw AdamError(.invalidArgument, "step must be <= 2^53, got \(step)")
         }
-        steps[i] = step
+        table.steps[i] = step
     }
 
     public func copyMoment(_ which: Moment, _ i: Int, to out: UnsafeMutablePointer<Float>, capacity: Int) throws(AdamError) {
@@ -99,7 +115,7 @@ public final class AdamState {
         guard let src = pointer(which, i) else {
             throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
         }
-        let n = lengths[i]
+        let n = table.lengths[i]
         if capacity < n {
             throw AdamError(.bufferTooSmall, "capacity must be >= tensor \(i)'s length \(n), got \(capacity)")
         }
@@ -111,7 +127,7 @@ public final class AdamState {
         guard let dst = pointer(which, i) else {
             throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
         }
-        let n = lengths[i]
+        let n = table.lengths[i]
         if count != n {
             throw AdamError(.sizeMismatch, "count must equal tensor \(i)'s length \(n), got \(UInt(bitPattern: count))")
         }

@@ -26,14 +26,28 @@ public enum Backend: String, CaseIterable, Sendable {
     }()
 
     /// The widest supported path, or SWIFTADAM_ISA if it names a supported one. An
-    /// unsupported request falls back to the widest supported path: never SIGILL.
+    /// unsupported request falls back to the widest supported path (never SIGILL), and an
+    /// unknown or unsupported value is reported once on stderr, not silently ignored.
     public static let active: Backend = {
-        if let env = getenv("SWIFTADAM_ISA"), let want = Backend(rawValue: String(cString: env).lowercased()),
-           supported.contains(want) {
-            return want
+        let widest = supported.last ?? .scalar
+        guard let env = getenv("SWIFTADAM_ISA"), env.pointee != 0 else { return widest }
+        let asked = String(cString: env)
+        guard let want = Backend(rawValue: asked.lowercased()) else {
+            let known = allCases.map(\.rawValue).joined(separator: ", ")
+            warn("SWIFTADAM_ISA=\(asked) is not a kernel path (\(known)); using \(widest.rawValue)")
+            return widest
         }
-        return supported.last ?? .scalar
+        if !supported.contains(want) {
+            warn("SWIFTADAM_ISA=\(asked): this CPU cannot run that path; using \(widest.rawValue)")
+            return widest
+        }
+        return want
     }()
+
+    private static func warn(_ text: String) {
+        let line = "swiftadam: \(text)\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
 
     @inline(__always)
     func update(p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,

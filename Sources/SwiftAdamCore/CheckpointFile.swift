@@ -141,7 +141,7 @@ extension AdamState {
     /// Load a checkpoint file, reading the moments straight into the new state. A symbolic
     /// link is followed; anything but a regular file is refused before it is opened (a FIFO
     /// would block, a device may act on open), and O_NONBLOCK covers one swapped in since.
-    public static func load(from path: CheckpointPath, expected: [Int]?) throws(AdamError) -> AdamState {
+    public static func load(from path: CheckpointPath, expected: UnsafeBufferPointer<Int>?) throws(AdamError) -> AdamState {
         var st = stat()
         if stat(path.bytes, &st) == 0, let kind = nonRegularKind(st.st_mode) { throw notRegular(path, kind) }
         let fd = open(path.bytes, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -154,7 +154,9 @@ extension AdamState {
     }
 
     public static func load(from path: String, expected: [Int]?) throws(AdamError) -> AdamState {
-        try load(from: CheckpointPath(path), expected: expected)
+        let p = try CheckpointPath(path)
+        guard let expected else { return try load(from: p, expected: nil) }
+        return try expected.withUnsafeBufferPointer { (b) throws(AdamError) in try load(from: p, expected: b) }
     }
 
     private static func notRegular(_ path: CheckpointPath, _ kind: String) -> AdamError {

@@ -13,6 +13,9 @@ enum Format {
     static let trailerBytes = 8
     static let alignment = 64
     static let minimumFileBytes = fixedHeaderBytes + tableEntryBytes + trailerBytes
+    /// The tensor table is read and written this many entries at a time: it has one entry
+    /// per tensor (up to 2^24), too many for one buffer that must never fail to allocate.
+    static let tableChunkEntries = 256
 
     static func align(_ n: Int) throws(AdamError) -> Int {
         try checkedAdd(n, alignment - 1, "checkpoint offset \(n)") & ~(alignment - 1)
@@ -25,7 +28,7 @@ enum Format {
 
     /// Bytes of all data sections for these lengths: every moment of every tensor padded
     /// to 64 bytes.
-    static func dataBytes(lengths: [Int], regions: Int) throws(AdamError) -> Int {
+    static func dataBytes<C: Collection>(lengths: C, regions: Int) throws(AdamError) -> Int where C.Element == Int {
         var total = 0
         for (i, n) in lengths.enumerated() {
             let section = try checkedMul(try paddedFloats(n), MemoryLayout<Float>.stride, "tensor \(i) section of \(n) floats")
@@ -34,7 +37,7 @@ enum Format {
         return total
     }
 
-    static func fileBytes(lengths: [Int], regions: Int) throws(AdamError) -> Int {
+    static func fileBytes<C: Collection>(lengths: C, regions: Int) throws(AdamError) -> Int where C.Element == Int {
         let h = try headerBytes(tensors: lengths.count)
         let d = try dataBytes(lengths: lengths, regions: regions)
         return try checkedAdd(try checkedAdd(h, d, "checkpoint size"), trailerBytes, "checkpoint size")

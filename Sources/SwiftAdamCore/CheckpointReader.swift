@@ -27,7 +27,7 @@ extension AdamState {
     /// header layout, every length against the bytes present (overflow-checked),
     /// hyperparameters, expected shapes; only then the state is allocated (its size is
     /// bounded by the input's), the data read, padding checked zero, and the CRC compared.
-    static func decode<S: ByteSource>(from src: inout S, expected: [Int]?) throws(AdamError) -> AdamState {
+    static func decode<S: ByteSource>(from src: inout S, expected: UnsafeBufferPointer<Int>?) throws(AdamError) -> AdamState {
         let total = src.remaining
         var crc = CRC32C()
         func take(_ n: Int) throws(AdamError) -> [UInt8] {
@@ -73,20 +73,26 @@ extension AdamState {
         let reserved = r.u32()
         if reserved != 0 { throw AdamError(.corrupt, "reserved header field is \(reserved), expected 0") }
         let hyper = Hyperparameters(lr: r.f64(), beta1: r.f64(), beta2: r.f64(), eps: r.f64(), weightDecay: r.f64(), flags: flags)
-        var t = HeaderReader(try take(n * Format.tableEntryBytes))
-        var lengths = [Int](repeating: 0, count: n)
-        var steps = [UInt64](repeating: 0, count: n)
-        for i in 0..<n {
-            let len = t.u64()
-            if len > UInt64(total) {   // a tensor cannot hold more floats than the file has bytes
-                throw AdamError(.corrupt, "tensor \(i) declares \(len) elements, more than a \(total)-byte checkpoint can hold")
+        // Straight into the new state's own table, which is allocated fallibly.
+        let table = try TensorTable(count: n)
+        var i = 0
+        while i < n {
+            let m = min(Format.tableChunkEntries, n - i)
+            var t = HeaderReader(try take(m * Format.tableEntryBytes))
+            for k in i..<i + m {
+                let len = t.u64()
+                if len > UInt64(total) {   // a tensor cannot hold more floats than the file has bytes
+                    throw AdamError(.corrupt, "tensor \(k) declares \(len) elements, more than a \(total)-byte checkpoint can hold")
+                }
+                table.lengths[k] = Int(len)
+                table.steps[k] = t.u64()
+                if table.steps[k] > AdamState.maxStep {
+                    throw AdamError(.corrupt, "tensor \(k) step \(table.steps[k]) exceeds 2^53")
+                }
             }
-            lengths[i] = Int(len)
-            steps[i] = t.u64()
-            if steps[i] > AdamState.maxStep {
-                throw AdamError(.corrupt, "tensor \(i) step \(steps[i]) exceeds 2^53")
-            }
+            i += m
         }
+        let lengths = UnsafeBufferPointer(start: table.lengths, count: n)
         try hyper.validate()
         let regions = hyper.flags.contains(.amsgrad) ? 3 : 2
         let expectedSize = try Format.fileBytes(lengths: lengths, regions: regions)
@@ -104,8 +110,7 @@ extension AdamState {
         let tablePad = try take(Int(headerBytes) - Format.fixedHeaderBytes - n * Format.tableEntryBytes)
         if tablePad.contains(where: { $0 != 0 }) { throw AdamError(.corrupt, "non-zero padding after the tensor table") }
 
-        let state = try AdamState(lengths: lengths, hyper: hyper)
-        state.steps = steps
+        let state = try AdamState(table: table, hyper: hyper)
         let moments: [Moment] = regions == 3 ? [.expAvg, .expAvgSq, .maxExpAvgSq] : [.expAvg, .expAvgSq]
         for i in 0..<n {
             let bytes = lengths[i] * MemoryLayout<Float>.stride
@@ -132,8 +137,9 @@ extension AdamState {
         return state
     }
 
-    /// A new state from checkpoint bytes in memory.
-    public static func deserialize(_ bytes: UnsafeRawBufferPointer, expected: [Int]?) throws(AdamError) -> AdamState {
+    /// A new state from checkpoint bytes in memory. `expected` (the caller's tensor lengths,
+    /// or nil for any) is read, not kept.
+    public static func deserialize(_ bytes: UnsafeRawBufferPointer, expected: UnsafeBufferPointer<Int>?) throws(AdamError) -> AdamState {
         guard let base = bytes.baseAddress else {
             throw AdamError(.corrupt, "truncated: 0 bytes, a checkpoint has at least \(Format.minimumFileBytes)")
         }

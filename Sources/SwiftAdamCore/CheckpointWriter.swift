@@ -38,7 +38,7 @@ extension AdamState {
     /// Stream the checkpoint (docs/FORMAT.md) into `sink`, CRC-32C accumulated as written.
     func encode<S: ByteSink>(into sink: inout S) throws(AdamError) {
         let fileBytes = try serializedSize()
-        let headerBytes = try Format.headerBytes(tensors: lengths.count)
+        let headerBytes = try Format.headerBytes(tensors: count)
         var crc = CRC32C()
         func put(_ b: UnsafeRawBufferPointer) throws(AdamError) {
             crc.update(b)
@@ -49,7 +49,7 @@ extension AdamState {
         h.u32(Format.version)
         h.u32(UInt32(headerBytes))
         h.u64(UInt64(fileBytes))
-        h.u64(UInt64(lengths.count))
+        h.u64(UInt64(count))
         h.u32(hyper.flags.rawValue)
         h.u32(0)
         h.f64(hyper.lr)
@@ -57,15 +57,23 @@ extension AdamState {
         h.f64(hyper.beta2)
         h.f64(hyper.eps)
         h.f64(hyper.weightDecay)
-        for i in 0..<lengths.count {
-            h.u64(UInt64(lengths[i]))
-            h.u64(steps[i])
-        }
-        h.bytes.append(contentsOf: repeatElement(0, count: headerBytes - h.bytes.count))
         try withBytes(h.bytes) { (b) throws(AdamError) in try put(b) }
+        var i = 0
+        while i < count {
+            var t = HeaderBuilder()
+            t.bytes.reserveCapacity(Format.tableChunkEntries * Format.tableEntryBytes)
+            for k in i..<min(i + Format.tableChunkEntries, count) {
+                t.u64(UInt64(table.lengths[k]))
+                t.u64(table.steps[k])
+            }
+            try withBytes(t.bytes) { (b) throws(AdamError) in try put(b) }
+            i += Format.tableChunkEntries
+        }
+        let tablePad = headerBytes - Format.fixedHeaderBytes - count * Format.tableEntryBytes
+        try withBytes(zeroPad) { (z) throws(AdamError) in try put(UnsafeRawBufferPointer(rebasing: z[0..<tablePad])) }
         let moments: [Moment] = amsgrad ? [.expAvg, .expAvgSq, .maxExpAvgSq] : [.expAvg, .expAvgSq]
-        for i in 0..<lengths.count {
-            let n = lengths[i]
+        for i in 0..<count {
+            let n = table.lengths[i]
             let pad = (try paddedFloats(n) - n) * MemoryLayout<Float>.stride
             for which in moments {
                 if let p = pointer(which, i) {

@@ -1,4 +1,5 @@
 import AdamKernelBase
+import CPUFeatures
 
 public enum StepOutcome: Sendable { case applied, skipped }
 
@@ -19,14 +20,17 @@ extension AdamState {
 
     /// One Adam step over the group. `grads[i] == nil` skips tensor i (torch's
     /// `p.grad is None`). Validates everything before touching anything, so a thrown
-    /// error leaves params, moments and steps as they were.
+    /// error leaves params, moments and steps as they were. Computed in the IEEE default
+    /// floating-point mode on every thread whatever mode the caller's thread is in (its
+    /// mode is restored on return): results depend on nothing but the inputs.
     public func step(params: UnsafePointer<UnsafeMutablePointer<Float>?>,
                      grads: UnsafePointer<UnsafePointer<Float>?>,
                      count: Int, skipNonFinite: Bool,
                      backend: Backend = .active) throws(AdamError) -> StepOutcome {
-        if count != lengths.count {
-            throw AdamError(.sizeMismatch, "num_tensors must equal the state's \(lengths.count), got \(UInt(bitPattern: count))")
+        if count != self.count {
+            throw AdamError(.sizeMismatch, "num_tensors must equal the state's \(self.count), got \(UInt(bitPattern: count))")
         }
+        let lengths = table.lengths, steps = table.steps
         var work = 0
         for i in 0..<count where grads[i] != nil {
             if params[i] == nil {
@@ -37,6 +41,8 @@ extension AdamState {
             }
             work += lengths[i]
         }
+        let callerMode = swiftadam_internal_fp_enter_default()
+        defer { swiftadam_internal_fp_leave(callerMode) }
         if skipNonFinite {
             for i in 0..<count {
                 if let g = grads[i], !backend.allFinite(g, count: lengths[i]) { return .skipped }
@@ -46,13 +52,12 @@ extension AdamState {
         if wanted <= 1 {
             updateRange(0, work, params: params, grads: grads, backend: backend)
         } else {
-            let parts = pool.partsAvailable(wanted)
             var job = RangeJob(state: Unmanaged.passUnretained(self), params: params, grads: grads,
-                               backend: backend, work: work, parts: parts)
+                               backend: backend, work: work)
             withUnsafePointer(to: &job) { ctx in
-                pool.run(parts: parts, context: UnsafeRawPointer(ctx)) { raw, k in
+                WorkerPool.ready.run(parts: wanted, context: UnsafeRawPointer(ctx)) { raw, k, parts in
                     let j = raw.assumingMemoryBound(to: RangeJob.self).pointee
-                    let (lo, hi) = AdamState.partition(j.work, parts: j.parts, k)
+                    let (lo, hi) = AdamState.partition(j.work, parts: parts, k)
                     j.state.takeUnretainedValue().updateRange(lo, hi, params: j.params, grads: j.grads, backend: j.backend)
                 }
             }
@@ -68,7 +73,6 @@ extension AdamState {
         let grads: UnsafePointer<UnsafePointer<Float>?>
         let backend: Backend
         let work: Int
-        let parts: Int
     }
 
     /// [lo, hi) of part k when `total` elements are cut into `parts` pieces whose
@@ -88,10 +92,11 @@ extension AdamState {
                      grads: UnsafePointer<UnsafePointer<Float>?>, backend: Backend) {
         let h = hyper
         let ams = amsgrad
+        let lengths = table.lengths, offsets = table.offsets, steps = table.steps
         var cachedT: UInt64 = 1
         var s = h.kernelScalars(t: 1)
         var start = 0
-        for i in 0..<lengths.count {
+        for i in 0..<count {
             if start >= hi { break }
             guard let g = grads[i], let p = params[i] else { continue }
             let n = lengths[i]

@@ -3,158 +3,192 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CPUFeatures
 
-/// Worker threads owned by ONE state (no process-wide pool: states stepping in parallel
-/// from different threads never wait on each other). Threads start on first use, park
-/// on a condition variable between steps, and are joined when the state is freed.
-final class WorkerPool {
-    /// What the workers share with the pool. Workers hold THIS strongly, never the pool:
-    /// a parked worker calling a method on the pool kept the pool alive forever, so its
-    /// deinit (which joins the workers) never ran: every freed state leaked its threads.
-    private final class Shared {
-        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-        let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-        // Guarded by mutex:
-        var generation: UInt64 = 0
-        var pending = 0
-        var parts = 0
-        var job: PartBody?
-        var context: UnsafeRawPointer?
-        var shuttingDown = false
+/// The worker threads of the process, shared by every state. A step uses at most as many
+/// threads as the process has CPUs (its affinity mask; at most 64), whatever it asks for:
+/// more threads than CPUs only take turns. Workers start when a parallel step first needs
+/// them and then park on their own condition variable, so a step wakes exactly the
+/// workers it uses. One parallel step owns the pool at a time;
+/// a step that finds it taken runs on its calling thread alone instead of waiting: two
+/// states stepped from two threads never wait on each other, and any thread count gives
+/// the same bits, so the fallback changes nothing but speed.
+///
+/// fork(): the handlers hold the pool's mutex across the fork, so the child gets it in a
+/// consistent state, and give the child an empty pool (the parent's workers do not exist
+/// there); the child starts its own workers on its first parallel step.
+final class WorkerPool: @unchecked Sendable {
+    /// The most threads one step can use on any machine: the caller plus 63 workers.
+    static let maxThreads = 64
+    /// CPUs this process may run on, at most maxThreads.
+    static let cpuThreads = max(1, min(maxThreads, Int(swiftadam_internal_cpu_count())))
 
-        init() {
-            pthread_mutex_init(mutex, nil)
-            pthread_cond_init(wake, nil)
-            pthread_cond_init(done, nil)
+    static let shared = WorkerPool()
+
+    /// Installed after `shared` exists, in a separate once: a handler that touched a
+    /// global still being initialised on another thread could wait forever on it.
+    private static let forkHandlers: Void = {
+        _ = shared
+        pthread_atfork({ WorkerPool.shared.forkPrepare() },
+                       { WorkerPool.shared.forkParent() },
+                       { WorkerPool.shared.forkChild() })
+    }()
+
+    /// The pool, with its fork handlers installed.
+    static var ready: WorkerPool {
+        _ = forkHandlers
+        return shared
+    }
+
+    /// A part of a parallel job: a C function, a context pointer, the part index and the
+    /// number of parts; handing work to the workers allocates nothing (a Swift closure
+    /// context would be boxed).
+    typealias PartBody = @convention(c) (UnsafeRawPointer, Int, Int) -> Void
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    /// wake[i] parks worker i (1...maxThreads-1); slot 0 is unused (part 0 is the caller's).
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: WorkerPool.maxThreads)
+    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    // Guarded by mutex:
+    /// Threads one step may use: cpuThreads, or what a test set.
+    private var limit = WorkerPool.cpuThreads
+    private var workers = 0
+    private var busy = false
+    private var generation: UInt64 = 0
+    private var parts = 0
+    private var pending = 0
+    private var job: PartBody?
+    private var context: UnsafeRawPointer?
+
+    private init() { initSynchronization() }
+
+    private func initSynchronization() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(done, nil)
+        for i in 0..<WorkerPool.maxThreads { pthread_cond_init(wake + i, nil) }
+    }
+
+    /// Run body(context, k, parts) for k in 0..<parts, part 0 on the calling thread, with
+    /// parts = min(wanted, limit, workers the OS gave us + 1), or 1 if another step owns
+    /// the pool. Returns when every part is done; `context` must stay valid until then.
+    func run(parts wanted: Int, context ctx: UnsafeRawPointer, _ body: PartBody) {
+        if wanted <= 1 {
+            body(ctx, 0, 1)
+            return
         }
-
-        deinit {
-            pthread_cond_destroy(done)
-            pthread_cond_destroy(wake)
-            pthread_mutex_destroy(mutex)
-            mutex.deallocate()
-            wake.deallocate()
-            done.deallocate()
-        }
-
-        func workerLoop(index: Int) {
-            var seen: UInt64 = 0
-            pthread_mutex_lock(mutex)
-            while true {
-                while generation == seen && !shuttingDown { pthread_cond_wait(wake, mutex) }
-                if shuttingDown { break }
-                seen = generation
-                let body = job
-                let ctx = context
-                let mine = index < parts
-                pthread_mutex_unlock(mutex)
-                if mine, let body, let ctx { body(ctx, index) }
-                pthread_mutex_lock(mutex)
-                pending -= 1
-                if pending == 0 { pthread_cond_signal(done) }
-            }
+        pthread_mutex_lock(mutex)
+        let want = min(wanted, limit)
+        if busy || want <= 1 {
             pthread_mutex_unlock(mutex)
+            body(ctx, 0, 1)
+            return
         }
+        let n = min(want, startWorkers(want - 1) + 1)
+        if n <= 1 {
+            pthread_mutex_unlock(mutex)
+            body(ctx, 0, 1)
+            return
+        }
+        busy = true
+        job = body
+        context = ctx
+        parts = n
+        pending = n - 1
+        generation &+= 1
+        for i in 1..<n { pthread_cond_signal(wake + i) }
+        pthread_mutex_unlock(mutex)
+        body(ctx, 0, n)
+        pthread_mutex_lock(mutex)
+        while pending > 0 { pthread_cond_wait(done, mutex) }
+        job = nil
+        context = nil
+        busy = false
+        pthread_mutex_unlock(mutex)
     }
 
-    private var shared = Shared()
-    private var threads: [pthread_t] = []
-    /// Threads do not survive fork(): a child that steps a state inherited from its
-    /// parent must start its own workers instead of waiting for ones that do not exist.
-    private var ownerPID = getpid()
-
-    init() {}
-
-    deinit {
-        // In a forked child the inherited workers do not exist: joining them would block
-        // forever. (Their Shared stays referenced by the parent's contexts: a small leak
-        // in the child only.)
-        if getpid() != ownerPID { return }
-        let s = shared
-        pthread_mutex_lock(s.mutex)
-        s.shuttingDown = true
-        pthread_cond_broadcast(s.wake)
-        pthread_mutex_unlock(s.mutex)
-        for t in threads { pthread_join(t, nil) }
+    /// Threads one step may use. Tests raise it above the CPU count so that thread counts
+    /// the machine lacks are really run; returns the previous value.
+    @discardableResult
+    func setLimit(_ n: Int) -> Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        let old = limit
+        limit = max(1, min(n, WorkerPool.maxThreads))
+        return old
     }
 
-    private final class WorkerContext {
-        let shared: Shared
+    private final class WorkerStart {
         let index: Int
-        init(shared: Shared, index: Int) { self.shared = shared; self.index = index }
+        let generation: UInt64
+        init(index: Int, generation: UInt64) { self.index = index; self.generation = generation }
     }
 
-    /// Start workers until there are `want` (best effort: if the OS refuses a thread,
-    /// the step simply runs on fewer). Returns how many workers exist.
-    private func ensureWorkers(_ want: Int) -> Int {
-        let pid = getpid()
-        if pid != ownerPID {
-            // Fresh synchronization state: the inherited one may be mid-use by threads
-            // that no longer exist (and is still referenced by their contexts).
-            threads.removeAll()
-            shared = Shared()
-            ownerPID = pid
-        }
-        while threads.count < want {
-            let ctx = Unmanaged.passRetained(WorkerContext(shared: shared, index: threads.count + 1)).toOpaque()
+    /// Start workers until there are `want` (best effort: if the OS refuses a thread, steps
+    /// use fewer). Called with the mutex held; returns how many workers exist.
+    private func startWorkers(_ want: Int) -> Int {
+        while workers < want {
+            // The worker must not mistake the job about to be posted for one it has seen.
+            let start = Unmanaged.passRetained(WorkerStart(index: workers + 1, generation: generation)).toOpaque()
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { raw in
                 guard let raw else { return nil }
-                let ctx = Unmanaged<WorkerContext>.fromOpaque(raw).takeRetainedValue()
-                ctx.shared.workerLoop(index: ctx.index)
+                let start = Unmanaged<WorkerStart>.fromOpaque(raw).takeRetainedValue()
+                WorkerPool.shared.workerLoop(index: start.index, seen: start.generation)
                 return nil
-            }, ctx)
+            }, start)
             if rc != 0 {
-                Unmanaged<WorkerContext>.fromOpaque(ctx).release()
+                Unmanaged<WorkerStart>.fromOpaque(start).release()
                 break
             }
-            threads.append(tid)
+            pthread_detach(tid)
+            workers += 1
         }
-        return threads.count
+        return workers
     }
 
-    /// A part of a parallel job: a C function and a context pointer, so that handing work
-    /// to the workers allocates nothing (a Swift closure context would be boxed).
-    typealias PartBody = @convention(c) (UnsafeRawPointer, Int) -> Void
-
-    /// Run body(context, 0..<parts) with part 0 on the calling thread; returns when all
-    /// parts are done. `context` must stay valid until then (it does: we block).
-    func run(parts wanted: Int, context ctx: UnsafeRawPointer, _ body: PartBody) {
-        let workers = ensureWorkers(wanted - 1)
-        let parts = min(wanted, workers + 1)
-        if parts <= 1 {
-            body(ctx, 0)
-            return
+    private func workerLoop(index: Int, seen start: UInt64) {
+        var seen = start
+        pthread_mutex_lock(mutex)
+        while true {
+            while generation == seen { pthread_cond_wait(wake + index, mutex) }
+            seen = generation
+            guard index < parts, let body = job, let ctx = context else { continue }
+            let n = parts
+            pthread_mutex_unlock(mutex)
+            // Every part in the same mode as the caller's part (see fp_mode.h).
+            swiftadam_internal_fp_set(UInt64(SWIFTADAM_INTERNAL_FP_DEFAULT))
+            body(ctx, index, n)
+            pthread_mutex_lock(mutex)
+            pending -= 1
+            if pending == 0 { pthread_cond_signal(done) }
         }
-        let s = shared
-        pthread_mutex_lock(s.mutex)
-        s.job = body
-        s.context = ctx
-        s.parts = parts
-        s.pending = workers
-        s.generation &+= 1
-        pthread_cond_broadcast(s.wake)
-        pthread_mutex_unlock(s.mutex)
-        body(ctx, 0)
-        pthread_mutex_lock(s.mutex)
-        while s.pending > 0 { pthread_cond_wait(s.done, s.mutex) }
-        s.job = nil
-        s.context = nil
-        pthread_mutex_unlock(s.mutex)
     }
 
-    /// How many parts `run(parts: wanted)` will really use (workers the OS gave us + 1).
-    func partsAvailable(_ wanted: Int) -> Int { min(wanted, ensureWorkers(wanted - 1) + 1) }
+    private func forkPrepare() { pthread_mutex_lock(mutex) }
+
+    private func forkParent() { pthread_mutex_unlock(mutex) }
+
+    /// Only the forking thread exists in the child: no workers, no step in flight. The
+    /// condition variables may count waiters that are gone; they are made afresh.
+    private func forkChild() {
+        workers = 0
+        busy = false
+        pending = 0
+        parts = 0
+        job = nil
+        context = nil
+        initSynchronization()
+    }
 }
 
 extension AdamState {
-    /// SWIFTADAM_NUM_THREADS if set to 1...256, else the online cores (at most 64).
+    /// SWIFTADAM_NUM_THREADS if set to 1...256, else the CPUs this process may run on
+    /// (at most 64).
     public static let defaultThreads: Int = {
         if let env = getenv("SWIFTADAM_NUM_THREADS"), let n = Int(String(cString: env)), n >= 1, n <= 256 {
             return n
         }
-        return max(1, min(64, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return WorkerPool.cpuThreads
     }()
 
     public var effectiveThreads: Int { requestedThreads > 0 ? requestedThreads : AdamState.defaultThreads }

@@ -159,7 +159,7 @@ final class BackendIdentityTests: XCTestCase {
                 let moments = (0..<groupLengths.count).flatMap { i in
                     state.moment(.expAvg, i) + state.moment(.expAvgSq, i) + (opt.amsgrad ? state.moment(.maxExpAvgSq, i) : [])
                 }
-                results.append((b, params.flat, moments, state.steps))
+                results.append((b, params.flat, moments, Array(state.steps)))
             }
             for (b, p, moments, steps) in results.dropFirst() {
                 assertBitsEqualExceptNaNPayload(p, results[0].1, "\(opt): \(b) vs \(results[0].0) params")

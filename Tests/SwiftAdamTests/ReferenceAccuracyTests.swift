@@ -33,7 +33,7 @@ final class ReferenceAccuracyTests: XCTestCase {
             worst = max(worst, rel)
             report.append(String(format: "  %@ relative error %.3e", opt.description, rel))
             XCTAssertLessThanOrEqual(rel, 1e-4, "\(opt): ||p - p_ref|| / ||p_ref|| after \(steps) steps")
-            XCTAssertEqual(state.steps, [UInt64(steps)])
+            XCTAssertEqual(Array(state.steps), [UInt64(steps)])
             // Moments too: they are what the next step builds on.
             let mRel = relativeError(state.moment(.expAvg, 0), ref.m)
             let vRel = relativeError(state.moment(.expAvgSq, 0), ref.v)

@@ -1,16 +1,21 @@
 """``swiftadam.Adam`` and ``swiftadam.AdamW``: torch.optim's API over libSwiftAdam."""
 from __future__ import annotations
 
+import bisect
 import copy
 import ctypes
+import functools
 import math
 import operator
 import os
+import threading
 
 import numpy as np
 
 from . import _bindings as _b
+from ._errors import SwiftAdamError
 from ._errors import check as _check
+from ._errors import status_name as _status_name
 
 __all__ = ["Adam", "AdamW"]
 
@@ -20,6 +25,7 @@ _ndarray = np.ndarray
 _c_void_p = ctypes.c_void_p
 _c_char_from_buffer = ctypes.c_char.from_buffer
 _addressof = ctypes.addressof
+_bisect = bisect.bisect_left
 
 # A valid address for zero-length tensors (the C ABI wants non-NULL pointers even when
 # nothing is read or written).
@@ -28,13 +34,16 @@ _EMPTY_ADDR = ctypes.addressof(_EMPTY)
 
 _HYPER_KEYS = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay")
 _get_hyper = operator.itemgetter(*_HYPER_KEYS)
+# SwiftAdam's extension (DeepSpeed's name): a group without this key bias-corrects, as torch
+# always does, so the key appears only where it was set and torch-layout dicts stay torch's.
+_BIAS_KEY = "bias_correction"
 _STATE_KEYS = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 _MOMENTS = (
     ("exp_avg", _b.SWIFTADAM_MOMENT_EXP_AVG),
     ("exp_avg_sq", _b.SWIFTADAM_MOMENT_EXP_AVG_SQ),
     ("max_exp_avg_sq", _b.SWIFTADAM_MOMENT_MAX_EXP_AVG_SQ),
 )
-_MAX_STEP = 1 << 53  # torch stores step as a float64 tensor
+_MAX_STEP = 1 << 53  # torch stores step as a float64 tensor; the library counts up to it
 _step_tensor = _lib.swiftadam_step_tensor
 _step_group = _lib.swiftadam_step
 _NO_FLAGS = ctypes.c_uint32(0)  # prebuilt arguments: ctypes passes them without conversion
@@ -53,7 +62,8 @@ def _real(name, value, ctx):
         raise TypeError(f"{name} must be a real number, got {value!r}{ctx}") from None
 
 
-def _validate_hyper(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled, ctx=""):
+def _validate_hyper(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled, bias_correction=True,
+                    ctx=""):
     """torch.optim.Adam's checks (same words), plus finiteness, which the native library
     requires. Returns the normalized tuple (floats and bools)."""
     flr = _real("lr", lr, ctx)
@@ -77,12 +87,18 @@ def _validate_hyper(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled, 
     fwd = _real("weight_decay", weight_decay, ctx)
     if not (0.0 <= fwd < math.inf):
         raise ValueError(f"Invalid weight_decay value: {weight_decay}{ctx}")
-    return flr, (fb[0], fb[1]), feps, fwd, bool(amsgrad), bool(maximize), bool(decoupled)
+    return (flr, (fb[0], fb[1]), feps, fwd, bool(amsgrad), bool(maximize), bool(decoupled),
+            bool(bias_correction))
 
 
-def _flags_of(norm, extra_flags):
-    _, _, _, _, amsgrad, maximize, decoupled = norm
-    flags = extra_flags
+def _group_norm(group, ctx=""):
+    """The validated, normalized hyperparameters of a param group (KeyError if one lacks)."""
+    return _validate_hyper(*_get_hyper(group), group.get(_BIAS_KEY, True), ctx=ctx)
+
+
+def _flags_of(norm):
+    _, _, _, _, amsgrad, maximize, decoupled, bias_correction = norm
+    flags = 0 if bias_correction else _b.SWIFTADAM_FLAG_NO_BIAS_CORRECTION
     if amsgrad:
         flags |= _b.SWIFTADAM_FLAG_AMSGRAD
     if maximize:
@@ -92,18 +108,18 @@ def _flags_of(norm, extra_flags):
     return flags
 
 
-def _make_config(norm, extra_flags):
+def _make_config(norm):
     cfg = _b.swiftadam_config()
     _check(_lib.swiftadam_config_init(ctypes.byref(cfg), ctypes.sizeof(cfg)), "swiftadam_config_init")
-    lr, (b1, b2), eps, wd, _, _, _ = norm
+    lr, (b1, b2), eps, wd = norm[:4]
     cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay = lr, b1, b2, eps, wd
-    cfg.flags = _flags_of(norm, extra_flags)
+    cfg.flags = _flags_of(norm)
     return cfg
 
 
 def _hyper_from_config(cfg):
-    """The param-group hyperparameters a native config stands for, and the flags that
-    torch's API has no name for (SWIFTADAM_FLAG_NO_BIAS_CORRECTION), kept as they are."""
+    """The param-group hyperparameters a native config stands for (every flag has a key;
+    ``bias_correction`` only when it is off)."""
     f = cfg.flags
     hyper = {
         "lr": cfg.lr,
@@ -114,7 +130,9 @@ def _hyper_from_config(cfg):
         "maximize": bool(f & _b.SWIFTADAM_FLAG_MAXIMIZE),
         "decoupled_weight_decay": bool(f & _b.SWIFTADAM_FLAG_DECOUPLED_WEIGHT_DECAY),
     }
-    return hyper, f & _b.SWIFTADAM_FLAG_NO_BIAS_CORRECTION
+    if f & _b.SWIFTADAM_FLAG_NO_BIAS_CORRECTION:
+        hyper[_BIAS_KEY] = False
+    return hyper
 
 
 _FIX = "SwiftAdam updates params in place and never copies them"
@@ -172,6 +190,18 @@ def _grad_slow(g, idx, shape):
     return _address(a), a
 
 
+def _fs_path(path):
+    """``path`` as the bytes the OS will see (os.fsencode: no re-encoding, so distinct
+    names stay distinct). ValueError for an empty path, and for a NUL byte, which C would
+    silently cut the name at (open() refuses it too)."""
+    fpath = os.fsencode(os.fspath(path))
+    if not fpath:
+        raise ValueError("path must not be empty")
+    if b"\0" in fpath:
+        raise ValueError(f"embedded null byte in path {path!r}")
+    return fpath
+
+
 def _read_state_value(v, what):
     try:
         return np.asarray(v)
@@ -182,12 +212,15 @@ def _read_state_value(v, what):
 # ---- one native state per param group ------------------------------------------------
 
 
-def _skipped(rc):
-    """The status of a native step: False if it ran, True if SWIFTADAM_STEP_SKIPPED; raises
-    SwiftAdamError on an error."""
+def _skipped(rc, nat, grads):
+    """The status of a native step of ``nat``: False if it ran (counted in ``nat.bound``),
+    True if SWIFTADAM_STEP_SKIPPED; raises SwiftAdamError on an error."""
+    if rc == 0:
+        nat.bound += 1
+        return False
     if rc < 0:
-        _check(rc, "swiftadam_step")
-    return rc != 0
+        _step_failed(rc, nat, grads)
+    return True
 
 
 def _flat_layout(natives, key):
@@ -205,19 +238,27 @@ def _flat_layout(natives, key):
 
 
 class _Native:
-    """The native state of one param group, with the pointer array of its params."""
+    """The native state of one param group, with the pointer array of its params.
 
-    __slots__ = ("handle", "n", "cn", "params", "shapes", "sizes", "pptrs", "gptrs", "p0", "shape0",
-                 "size0", "csize0", "pushed", "norm", "extra_flags", "amsgrad")
+    ``bound`` is an upper bound of the step counts of its tensors, so that a step over
+    several groups can see that none is at the limit without asking the library per tensor.
+    The single-tensor fast path does not maintain it (one native call is all-or-nothing by
+    itself); Adam.add_param_group refreshes it when that path stops being taken."""
+
+    __slots__ = ("handle", "n", "cn", "first", "params", "shapes", "sizes", "nbytes", "pptrs", "gptrs",
+                 "p0", "shape0", "size0", "csize0", "below0", "end0", "pushed", "pushed_bc", "norm",
+                 "amsgrad", "bound")
 
     _free_fn = _lib.swiftadam_free  # kept on the class: usable at interpreter shutdown
 
-    def __init__(self, params, shapes, handle, norm, extra_flags, pushed):
+    def __init__(self, params, handle, first):
         self.handle = handle
         self.n = len(params)
+        self.first = first  # flat index of params[0] among all the optimizer's params
         self.params = tuple(params)  # keeps the arrays (and so their memory) alive
-        self.shapes = tuple(shapes)
+        self.shapes = tuple(p.shape for p in params)
         self.sizes = tuple(int(p.size) for p in params)
+        self.nbytes = tuple(4 * s for s in self.sizes)
         addrs = [_address(p) for p in params]
         self.pptrs = (_c_void_p * self.n)(*addrs)
         self.gptrs = (_c_void_p * self.n)()
@@ -225,11 +266,21 @@ class _Native:
         self.shape0 = self.shapes[0]
         self.size0 = self.sizes[0]
         self.csize0 = ctypes.c_size_t(self.size0)
+        # a grad at address a overlaps params[0] iff below0 < a < end0 (never when it is empty)
+        self.below0 = addrs[0] - self.nbytes[0]
+        self.end0 = addrs[0] + self.nbytes[0]
         self.cn = ctypes.c_size_t(self.n)
+        self.norm = self.pushed = self.amsgrad = None
+        self.pushed_bc = True
+        self.bound = 0
+
+    def adopt(self, norm, pushed, pushed_bc):
+        """Record the hyperparameters now in the native config, and the group's values they
+        came from (a step pushes them again when the group's values change)."""
         self.norm = norm
-        self.extra_flags = extra_flags
-        self.amsgrad = norm[4] if norm is not None else None
+        self.amsgrad = norm[4]
         self.pushed = pushed
+        self.pushed_bc = pushed_bc
 
     def free(self):
         """Release the native state (once); returns the status of swiftadam_free."""
@@ -244,6 +295,12 @@ class _Native:
         _check(_lib.swiftadam_tensor_step(self.handle, j, ctypes.byref(out)), "swiftadam_tensor_step")
         return out.value
 
+    def steps(self):
+        """Every tensor's step count (one library call each); refreshes ``bound``."""
+        steps = [self.tensor_step(j) for j in range(self.n)]
+        self.bound = max(steps)
+        return steps
+
     def moment(self, j, which):
         out = np.empty(self.shapes[j], dtype=_F32)
         _check(_lib.swiftadam_get_moment(self.handle, j, which, _address(out), out.size),
@@ -255,6 +312,16 @@ class _Native:
         _check(_lib.swiftadam_config_init(ctypes.byref(cfg), ctypes.sizeof(cfg)), "swiftadam_config_init")
         _check(_lib.swiftadam_get_config(self.handle, ctypes.byref(cfg)), "swiftadam_get_config")
         return cfg
+
+    def serialize(self):
+        """The checkpoint bytes of this state (swiftadam_serialize)."""
+        size = ctypes.c_size_t()
+        _check(_lib.swiftadam_serialized_size(self.handle, ctypes.byref(size)), "swiftadam_serialized_size")
+        buf = ctypes.create_string_buffer(max(size.value, 1))
+        written = ctypes.c_size_t()
+        _check(_lib.swiftadam_serialize(self.handle, buf, size.value, ctypes.byref(written)),
+               "swiftadam_serialize")
+        return ctypes.string_at(buf, written.value)
 
 
 def _create_native(lengths, cfg):
@@ -270,19 +337,33 @@ def _free_handle(h):
         _lib.swiftadam_free(h)
 
 
-def _check_no_overlap(natives, new_params):
-    """No two params (old or new) may share memory: the kernel would update it twice."""
+def _open_native(params, first, open_fn, call):
+    """A _Native over the state ``open_fn(lengths, count, out)`` opens for ``params`` (a
+    checkpoint read with the params' sizes as the expected lengths), with the
+    hyperparameters its config holds. Returns (native, the hyperparameters as a group's keys)."""
+    n = len(params)
+    lens = (ctypes.c_size_t * n)(*[p.size for p in params])
+    h = _c_void_p()
+    _check(open_fn(lens, n, ctypes.byref(h)), call)
+    try:
+        nat = _Native(params, h, first)
+        hyper = _hyper_from_config(nat.config())
+        bc = hyper.get(_BIAS_KEY, True)
+        nat.adopt(_group_norm(hyper), _pushed_copy(_get_hyper(hyper)), bc)
+        nat.steps()
+    except BaseException:
+        _free_handle(h)
+        raise
+    return nat, hyper
+
+
+def _param_ranges(natives, new_params=()):
+    """(address, end, flat index) of every non-empty param, sorted; ValueError if a param
+    is listed twice or two overlap (the kernel would update that memory twice)."""
     seen = set()
     ranges = []
     idx = 0
-    for nat in natives:
-        for p in nat.params:
-            seen.add(id(p))
-            if p.size:
-                a = _address(p)
-                ranges.append((a, a + p.nbytes, idx))
-            idx += 1
-    for p in new_params:
+    for p in [p for nat in natives for p in nat.params] + list(new_params):
         if id(p) in seen:
             raise ValueError("some parameters appear more than once (in one group or in "
                              f"several); params[{idx}] is a repeat")
@@ -297,17 +378,115 @@ def _check_no_overlap(natives, new_params):
             a, b = sorted((i0, i1))
             raise ValueError(f"params[{a}] and params[{b}] overlap in memory (views of one "
                              "buffer?); every param must have its own memory")
+    return ranges
+
+
+def _range_index(ranges):
+    """The sorted param ranges as (starts, ends, flat indices): a lookup table for
+    :func:`_overlapped_param`."""
+    return [r[0] for r in ranges], [r[1] for r in ranges], [r[2] for r in ranges]
+
+
+def _overlapped_param(index, lo, hi):
+    """The flat index of a param sharing a byte with [lo, hi), or -1. Params are sorted and
+    disjoint, so only the last one starting below ``hi`` can reach past ``lo``."""
+    starts, ends, owners = index
+    i = _bisect(starts, hi) - 1
+    return owners[i] if i >= 0 and ends[i] > lo else -1
+
+
+# From this many params on, one vectorized overlap check per step beats a bisect per grad.
+_VECTOR_CHECK = 64
+
+
+def _vector_index(natives, index):
+    """The arrays of :func:`_vector_overlap` for these natives (built once per layout)."""
+    starts, ends, owners = (np.asarray(x, dtype=np.uintp) for x in index)
+    nbytes = np.asarray([b for nat in natives for b in nat.nbytes], dtype=np.uintp)
+    views = [np.frombuffer(nat.gptrs, dtype=np.uintp) for nat in natives]
+    return starts, ends, owners, nbytes, views
+
+
+def _vector_overlap(vindex):
+    """(k, m): grads[k] (as now in the grad pointer arrays; NULL = no grad) overlaps
+    params[m]; or None. The vectorized form of :func:`_overlapped_param`."""
+    starts, ends, owners, nbytes, views = vindex
+    if not len(starts):
+        return None
+    g = views[0] if len(views) == 1 else np.concatenate(views)
+    i = np.searchsorted(starts, g + nbytes) - 1
+    hit = (ends[i] > g) & (i >= 0) & (nbytes != 0) & (g != 0)
+    if not hit.any():
+        return None
+    k = int(np.argmax(hit))
+    return k, int(owners[i[k]])
+
+
+def _overlap_error(what, k):
+    return ValueError(f"{what} overlaps params[{k}] in memory; a grad must not share memory with "
+                      "any param (the kernel writes the param while it reads the grad): pass a copy")
 
 
 def _pushed_copy(cur):
     return tuple(copy.copy(x) for x in cur)
 
 
+def _error(status, message, call):
+    """A SwiftAdamError the Python layer raises with the library's code and wording."""
+    return SwiftAdamError(status, _status_name(status), message, call)
+
+
+def _busy(opt, call):
+    return _error(_b.SWIFTADAM_ERR_BUSY, f"this {type(opt).__name__} optimizer is in use by another "
+                  "thread (calls on one optimizer are not queued)", call)
+
+
+def _step_limit_error(k):
+    return _error(_b.SWIFTADAM_ERR_OVERFLOW, f"params[{k}] has reached the maximum step count 2^53 "
+                  "(torch's float64 step counts exactly only up to it); nothing was updated",
+                  "swiftadam_step")
+
+
+def _refuse_step_limit(nat, grads):
+    """Raise OVERFLOW naming the first param of ``nat`` at the step limit that this step
+    would update (``grads`` None: every one); asks the library for the exact counts."""
+    for j, s in enumerate(nat.steps()):
+        if s >= _MAX_STEP and (grads is None or grads[nat.first + j] is not None):
+            raise _step_limit_error(nat.first + j)
+
+
+def _step_failed(rc, nat, grads):
+    """Raise the error of a failed native step, naming a param as the caller knows it."""
+    if rc == _b.SWIFTADAM_ERR_OVERFLOW:
+        _refuse_step_limit(nat, grads)
+    _check(rc, "swiftadam_step")
+
+
+def _exclusive(method):
+    """Run ``method`` holding the optimizer's guard, or raise SWIFTADAM_ERR_BUSY at once if
+    another thread holds it: the library's own rule for one state, extended to the whole
+    optimizer so that a step over several groups, and the pointer arrays it fills, belong
+    to one call."""
+    call = f"Adam.{method.__name__}"
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        lock = self._lock
+        if not lock.acquire(False):
+            raise _busy(self, call)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            lock.release()
+
+    return guarded
+
+
 class Adam:
     r"""The Adam optimizer with torch.optim.Adam's API and semantics, running in libSwiftAdam.
 
     ``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-    *, maximize=False, decoupled_weight_decay=False)``
+    *, maximize=False, decoupled_weight_decay=False, bias_correction=True)``
 
     For each param ``p`` with gradient ``g`` and its own step count ``t`` (a param whose
     grad is ``None`` in a step is not touched and its ``t`` does not advance), one
@@ -320,8 +499,8 @@ class Adam:
         m      = beta1 * m + (1 - beta1) * g                  (exp_avg, as torch's lerp)
         v      = beta2 * v + (1 - beta2) * g * g              (exp_avg_sq)
         vhat   = max(vmax, v) stored into vmax if amsgrad else v   (max_exp_avg_sq)
-        denom  = sqrt(vhat) / sqrt(1 - beta2**t) + eps
-        p      = p - lr / (1 - beta1**t) * m / denom
+        denom  = sqrt(vhat) / sqrt(1 - beta2**t) + eps        (bias_correction=False: / 1)
+        p      = p - lr / (1 - beta1**t) * m / denom          (bias_correction=False: - lr * m / denom)
 
     Params: a list of numpy arrays, or a list of dicts ``{"params": [...], "lr": ..., ...}``
     (param groups with their own hyperparameters; missing keys take the constructor's
@@ -331,30 +510,61 @@ class Adam:
     to the arrays. Params may be empty; two params may not overlap in memory.
 
     ``opt.param_groups`` is a list of dicts with keys ``params, lr, betas, eps,
-    weight_decay, amsgrad, maximize, decoupled_weight_decay``; changing a value between
-    steps (learning-rate schedules) takes effect at the next step. ``amsgrad`` cannot
-    change after creation (ValueError at the next step). The params of a group are fixed
-    at creation (use :meth:`add_param_group` to add more).
+    weight_decay, amsgrad, maximize, decoupled_weight_decay``, plus ``bias_correction``
+    where it was set (DeepSpeed's name; torch always bias-corrects, so a group without
+    the key does, and torch-layout groups and state dicts stay as torch writes them).
+    Changing a value between steps (learning-rate schedules) takes effect at the next step.
+    ``amsgrad`` cannot change after creation (ValueError at the next step). The params of a
+    group are fixed at creation (use :meth:`add_param_group` to add more).
 
     Each param group holds one native state (``swiftadam_create``); release them with
     :meth:`close` (or ``with swiftadam.Adam(...) as opt:``); ``__del__`` does it too.
+
+    Threads: one optimizer may be shared. A call (step, step_flat, state_dict,
+    load_state_dict, save, to_bytes, add_param_group, close, copying) runs alone or raises
+    SwiftAdamError ``SWIFTADAM_ERR_BUSY`` at once, as the library does for one state; calls
+    are not queued. A step over several groups updates all of them or, on any error, none.
+
+    Copies: ``copy.deepcopy(opt)`` is an independent optimizer (new native states with the
+    same steps, moments and hyperparameters) over deep copies of the params, taken through
+    deepcopy's memo like any object graph. Pickling works the same way (the state travels
+    as checkpoint bytes, one per group). ``copy.copy(opt)`` raises TypeError: a shallow
+    copy would step the same arrays as the original with a second state.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
-        self._natives = []
-        self._single = None  # the _Native when there is one group of one tensor (fast path)
-        self._flat_cache = None  # step_flat's pointer layout, rebuilt when the groups change
-        self.param_groups = []
-        self._count = 0
-        _validate_hyper(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False, bias_correction=True):
+        self._init_empty([])
+        _validate_hyper(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay,
+                        bias_correction)
         self.defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
             "amsgrad": amsgrad, "maximize": maximize,
             "decoupled_weight_decay": decoupled_weight_decay,
         }
+        if not bias_correction:
+            self.defaults[_BIAS_KEY] = bias_correction
         for group in self._split_groups(params):
             self.add_param_group(group)
+
+    def _init_empty(self, natives):
+        self._lock = threading.Lock()  # the guard of every call: see _exclusive
+        self._natives = natives  # None once closed
+        self._single = None  # the _Native when there is one group of one tensor (fast path)
+        self._flat_cache = None  # step_flat's pointer layout, rebuilt when the groups change
+        self._index = ([], [], [])  # the params' memory ranges: see _overlapped_param
+        self._vindex = None  # the same as arrays, for many params: see _vector_overlap
+        self.param_groups = []
+        self._count = 0
+
+    def _adopt_natives(self, natives):
+        """Make ``natives`` (complete, consistent with param_groups) the optimizer's."""
+        self._index = _range_index(_param_ranges(natives))
+        self._vindex = None
+        self._natives = natives
+        self._count = sum(nat.n for nat in natives)
+        self._single = natives[0] if self._count == 1 else None
+        self._flat_cache = None
 
     # ---- construction ----
 
@@ -385,6 +595,7 @@ class Adam:
             raise TypeError("params must be all arrays or all param-group dicts, not a mix")
         return groups
 
+    @_exclusive
     def add_param_group(self, param_group):
         """Add a param group (a dict with "params" and optional hyperparameters), as torch's
         ``add_param_group``. Its params come after all existing ones in ``step``'s grads."""
@@ -408,22 +619,26 @@ class Adam:
             raise ValueError(f"param group {gi} has no params (SwiftAdam needs at least one per group)")
         for j, p in enumerate(params):
             _check_param(p, self._count + j)
-        _check_no_overlap(self._natives, params)
+        ranges = _param_ranges(self._natives, params)
         group = dict(param_group)
         group["params"] = params
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         ctx = f" (param_groups[{gi}])" if gi or len(param_group) > 1 else ""
-        norm = _validate_hyper(*_get_hyper(group), ctx=ctx)
-        handle = _create_native([p.size for p in params], _make_config(norm, 0))
+        norm = _group_norm(group, ctx=ctx)
+        if self._single is not None:
+            self._single.steps()  # its bound was not kept by the fast path
+        handle = _create_native([p.size for p in params], _make_config(norm))
         try:
-            nat = _Native(params, [p.shape for p in params], handle, norm, 0,
-                          _pushed_copy(_get_hyper(group)))
+            nat = _Native(params, handle, self._count)
         except BaseException:
             _free_handle(handle)
             raise
+        nat.adopt(norm, _pushed_copy(_get_hyper(group)), group.get(_BIAS_KEY, True))
         self._natives.append(nat)
         self.param_groups.append(group)
+        self._index = _range_index(ranges)
+        self._vindex = None
         self._count += len(params)
         self._single = nat if self._count == 1 else None
 
@@ -433,10 +648,11 @@ class Adam:
         if self._natives is None:
             raise ValueError(f"this {type(self).__name__} optimizer is closed")
 
+    @_exclusive
     def close(self):
         """Free the native states. Idempotent; the optimizer cannot be used afterwards.
-        (Closing while another thread is inside ``step`` on this optimizer is a bug: the
-        library then reports SWIFTADAM_ERR_BUSY, raised here, and that state leaks.)"""
+        (Closing while another thread is inside a call on this optimizer raises
+        SWIFTADAM_ERR_BUSY and leaves it open.)"""
         natives, self._natives = self._natives, None
         self._single = None
         failed = 0
@@ -464,6 +680,45 @@ class Adam:
         except Exception:
             pass
 
+    # ---- copies and pickles ----
+
+    def __copy__(self):
+        raise TypeError(
+            f"copy.copy() of a {type(self).__name__} optimizer is not supported: the copy would "
+            "update the same param arrays as the original, with a second state. Use "
+            "copy.deepcopy() (an independent optimizer over copies of the params, e.g. together "
+            "with the model: copy.deepcopy((model, opt))) or state_dict()/load_state_dict()"
+        )
+
+    @_exclusive
+    def __getstate__(self):
+        # The native state of each group as checkpoint bytes; params and param_groups go
+        # through the pickler's (or deepcopy's) memo, so shared arrays stay shared.
+        self._require_open()
+        return {"defaults": self.defaults, "param_groups": self.param_groups,
+                "natives": [(list(nat.params), nat.serialize()) for nat in self._natives]}
+
+    def __setstate__(self, state):
+        self._init_empty(None)  # closed until complete (so __del__ has nothing to free)
+        natives = []
+        try:
+            first = 0
+            for params, blob in state["natives"]:
+                for j, p in enumerate(params):
+                    _check_param(p, first + j)
+                nat, _ = _open_native(params, first, lambda lens, n, out, b=blob: _lib.swiftadam_deserialize(
+                    b, len(b), lens, n, out), "swiftadam_deserialize")
+                natives.append(nat)
+                first += nat.n
+            self.defaults = state["defaults"]
+            self.param_groups = state["param_groups"]
+            self._adopt_natives(natives)
+        except BaseException:
+            for nat in natives:
+                nat.free()
+            self._natives = None
+            raise
+
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
         for i, g in enumerate(self.param_groups):
@@ -488,12 +743,13 @@ class Adam:
                 cur = _get_hyper(group)
             except KeyError as e:
                 raise ValueError(f"param_groups[{i}] lacks the key {e.args[0]!r}") from None
+            bc = group.get(_BIAS_KEY, True)
             try:
-                changed = cur != nat.pushed
+                changed = cur != nat.pushed or bc is not nat.pushed_bc
             except Exception:  # e.g. betas given as a numpy array: compare after validation
                 changed = True
             if changed:
-                norm = _validate_hyper(*cur, ctx=f" (param_groups[{i}])")
+                norm = _validate_hyper(*cur, bc, ctx=f" (param_groups[{i}])")
                 if norm[4] != nat.amsgrad:
                     raise ValueError(
                         f"param_groups[{i}]['amsgrad'] cannot change after the optimizer is "
@@ -502,19 +758,18 @@ class Adam:
                     )
                 if changes is None:
                     changes = []
-                changes.append((nat, cur, norm))
+                changes.append((nat, cur, bc, norm))
         return changes
 
     @staticmethod
     def _push(changes):
-        for nat, cur, norm in changes:
+        for nat, cur, bc, norm in changes:
             if norm[1:] == nat.norm[1:]:
                 _check(_lib.swiftadam_set_lr(nat.handle, norm[0]), "swiftadam_set_lr")
             else:
-                _check(_lib.swiftadam_set_config(nat.handle, ctypes.byref(_make_config(norm, nat.extra_flags))),
+                _check(_lib.swiftadam_set_config(nat.handle, ctypes.byref(_make_config(norm))),
                        "swiftadam_set_config")
-            nat.norm = norm
-            nat.pushed = _pushed_copy(cur)
+            nat.adopt(norm, _pushed_copy(cur), bc)
 
     def _sync_hyperparameters(self):
         changes = self._collect_changes()
@@ -529,46 +784,57 @@ class Adam:
         ``grads``: a list with one entry per param, in the order of the params across all
         groups. An entry may be ``None``: that param is skipped (not updated, its step count
         does not advance), as torch skips params whose ``.grad`` is None. A grad must have
-        its param's shape; float32 C-contiguous grads are used as they are, anything else is
-        converted with ``np.require(g, np.float32, ["C", "A"])`` (a copy).
+        its param's shape and must not share memory with any param; float32 C-contiguous
+        grads are used as they are, anything else is converted with
+        ``np.require(g, np.float32, ["C", "A"])`` (a copy).
 
         ``skip_if_nonfinite=True``: if any grad holds NaN or +-Inf, nothing at all is
         changed and ``False`` is returned (torch's GradScaler). Otherwise returns ``True``.
 
-        Every argument is checked before anything changes: on TypeError/ValueError the
-        params and the optimizer state are untouched. SwiftAdamError reports a library failure.
+        Every argument, and every param's step limit (2^53), is checked before anything
+        changes: on an error the params and the optimizer state are untouched, in every
+        group. SwiftAdamError reports a library failure (BUSY: another thread is inside a
+        call on this optimizer).
         """
-        if self._natives is None:
-            self._require_open()
-        if type(grads) is not list and type(grads) is not tuple:
-            grads = self._grads_as_list(grads)
-        flags = _SKIP_NONFINITE if skip_if_nonfinite else _NO_FLAGS
-        nat = self._single
-        if nat is not None and len(grads) == 1:
-            # Fast path: one group of one tensor (swiftadam_step_tensor).
-            g = grads[0]
-            a = 0
-            if type(g) is _ndarray and g.dtype is _F32 and g.shape == nat.shape0:
-                try:
-                    a = _addressof(_c_char_from_buffer(g))  # C-contiguous and writeable only
-                except (TypeError, ValueError, BufferError):
-                    pass
-            if a and not a & 3:
-                groups = self.param_groups
-                try:
-                    dirty = len(groups) != 1 or _get_hyper(groups[0]) != nat.pushed
-                except Exception:
-                    dirty = True
-                if dirty:
-                    self._sync_hyperparameters()
-                rc = _step_tensor(nat.handle, nat.p0, a, nat.csize0, flags)
-                if rc:
-                    if rc < 0:
-                        _check(rc, "swiftadam_step_tensor")
-                    return False
-                return True
-        return self._step_general(grads, flags)
+        lock = self._lock  # inline _exclusive: this is the per-step path
+        if not lock.acquire(False):
+            raise _busy(self, "Adam.step")
+        try:
+            if self._natives is None:
+                self._require_open()
+            if type(grads) is not list and type(grads) is not tuple:
+                grads = self._grads_as_list(grads)
+            flags = _SKIP_NONFINITE if skip_if_nonfinite else _NO_FLAGS
+            nat = self._single
+            if nat is not None and len(grads) == 1:
+                # Fast path: one group of one tensor (swiftadam_step_tensor).
+                g = grads[0]
+                a = 0
+                if type(g) is _ndarray and g.dtype is _F32 and g.shape == nat.shape0:
+                    try:
+                        a = _addressof(_c_char_from_buffer(g))  # C-contiguous and writeable only
+                    except (TypeError, ValueError, BufferError):
+                        pass
+                if a and not a & 3 and not nat.below0 < a < nat.end0:
+                    g0 = self.param_groups
+                    try:
+                        g0, = g0
+                        dirty = _get_hyper(g0) != nat.pushed or g0.get(_BIAS_KEY, True) is not nat.pushed_bc
+                    except Exception:
+                        dirty = True
+                    if dirty:
+                        self._sync_hyperparameters()
+                    rc = _step_tensor(nat.handle, nat.p0, a, nat.csize0, flags)
+                    if rc:
+                        if rc < 0:
+                            _step_failed(rc, nat, grads)
+                        return False
+                    return True
+            return self._step_general(grads, flags)
+        finally:
+            lock.release()
 
+    @_exclusive
     def step_flat(self, flat_grad, *, skip_if_nonfinite=False):
         """One Adam step with every grad packed into ONE float32 array.
 
@@ -576,6 +842,7 @@ class Adam:
         together; param k's grad is the next ``params[k].size`` elements, params taken in
         order across groups (the layout of ``np.concatenate([g.ravel() for g in grads])``,
         or of a preallocated buffer the backward pass writes into). Every param is stepped.
+        It must not share memory with any param.
 
         Same result as ``step([views into flat_grad])``, bit for bit, but the grad pointers
         come from one vectorized add per group instead of a Python-level lookup per param:
@@ -597,17 +864,25 @@ class Adam:
         if g.size != cache[1]:
             raise ValueError(f"flat_grad must have {cache[1]} elements (all params together), "
                              f"got {g.size}")
+        base = _address(g)
+        if g.size:
+            k = _overlapped_param(self._index, base, base + g.nbytes)
+            if k >= 0:
+                raise _overlap_error("flat_grad", k)
         flags = _SKIP_NONFINITE if skip_if_nonfinite else _NO_FLAGS
         if skip_if_nonfinite and len(natives) > 1 and not np.isfinite(g).all():
             return False  # the native check is per group; the whole step must skip
         changes = self._collect_changes()
+        if len(natives) > 1:
+            for nat in natives:
+                if nat.bound >= _MAX_STEP:
+                    _refuse_step_limit(nat, None)
         if changes:
             self._push(changes)
-        base = _address(g)
         skipped = False
         for nat, offsets, view in cache[2]:
             np.add(offsets, base, out=view)
-            skipped |= _skipped(_step_group(nat.handle, nat.pptrs, nat.gptrs, nat.cn, flags))
+            skipped |= _skipped(_step_group(nat.handle, nat.pptrs, nat.gptrs, nat.cn, flags), nat, None)
         return not skipped
 
     def _step_general(self, grads, flags):
@@ -615,11 +890,14 @@ class Adam:
         if len(grads) != self._count:
             raise ValueError(f"expected {self._count} grads (one per param, in order, None to skip "
                              f"a param), got {len(grads)}")
+        starts, ends, owners = self._index
+        bisect_ = _bisect if self._count < _VECTOR_CHECK else None
         keep = None  # converted grads: alive until the native calls return
         calls = []
         k = 0
         for nat in natives:
             gptrs = nat.gptrs
+            nbytes = nat.nbytes
             live = 0
             single = None
             for j, shape in enumerate(nat.shapes):
@@ -638,14 +916,30 @@ class Adam:
                         if keep is None:
                             keep = []
                         keep.append(conv)
+                    if bisect_ is not None:  # inline _overlapped_param(self._index, a, a + nbytes[j])
+                        i = bisect_(starts, a + nbytes[j]) - 1
+                        if i >= 0 and ends[i] > a and nbytes[j]:
+                            raise _overlap_error(f"grads[{k}]", owners[i])
                     gptrs[j] = single = a
                     live += 1
                 k += 1
             if live:
                 calls.append((nat, single if nat.n == 1 else None))
+        if bisect_ is None:
+            vindex = self._vindex
+            if vindex is None:
+                vindex = self._vindex = _vector_index(natives, self._index)
+            hit = _vector_overlap(vindex)
+            if hit is not None:
+                raise _overlap_error(f"grads[{hit[0]}]", hit[1])
         changes = self._collect_changes()
         if flags is _SKIP_NONFINITE and len(calls) > 1 and not self._all_finite(grads):
             return False  # the native check is per group; the whole step must skip
+        if len(calls) > 1:
+            # One native call is all-or-nothing by itself; several must not stop half-way.
+            for nat, _ in calls:
+                if nat.bound >= _MAX_STEP:
+                    _refuse_step_limit(nat, grads)
         if changes:
             self._push(changes)
         skipped = False
@@ -654,7 +948,7 @@ class Adam:
                 rc = _step_tensor(nat.handle, nat.p0, a, nat.csize0, flags)
             else:
                 rc = _step_group(nat.handle, nat.pptrs, nat.gptrs, nat.cn, flags)
-            skipped |= _skipped(rc)
+            skipped |= _skipped(rc, nat, grads)
         return not skipped
 
     @staticmethod
@@ -683,6 +977,7 @@ class Adam:
 
     # ---- state_dict ----
 
+    @_exclusive
     def state_dict(self):
         """torch's layout, with numpy arrays::
 
@@ -691,8 +986,10 @@ class Adam:
              "param_groups": [{"lr": ..., "betas": ..., ..., "params": [flat indices]}]}
 
         Arrays are float32 copies shaped like their params. A param never stepped has no
-        entry in "state" (as in torch). ``step`` is a Python float (torch keeps a float
-        tensor)."""
+        entry in "state" (as in torch), unless a loaded state gave it non-zero moments.
+        ``step`` is a Python float (torch keeps a float tensor; up to 2**53, exact).
+        Every state the library accepts comes back unchanged through
+        :meth:`load_state_dict`, bit for bit."""
         self._require_open()
         state = {}
         groups = []
@@ -701,17 +998,16 @@ class Adam:
             packed = {k: v for k, v in group.items() if k != "params"}
             packed["params"] = list(range(idx, idx + nat.n))
             groups.append(copy.deepcopy(packed))
-            for j in range(nat.n):
-                step = nat.tensor_step(j)
-                if step > 0:
-                    entry = {"step": float(step)}
-                    for key, which in _MOMENTS:
-                        if which != _b.SWIFTADAM_MOMENT_MAX_EXP_AVG_SQ or nat.amsgrad:
-                            entry[key] = nat.moment(j, which)
-                    state[idx + j] = entry
+            for j, step in enumerate(nat.steps()):
+                moments = [(key, nat.moment(j, which)) for key, which in _MOMENTS
+                           if which != _b.SWIFTADAM_MOMENT_MAX_EXP_AVG_SQ or nat.amsgrad]
+                # bit patterns, not values: a loaded -0.0 must come back too
+                if step > 0 or any(m.view(np.uint32).any() for _, m in moments):
+                    state[idx + j] = {"step": float(step), **dict(moments)}
             idx += nat.n
         return {"state": state, "param_groups": groups}
 
+    @_exclusive
     def load_state_dict(self, state_dict):
         """Load a :meth:`state_dict` (or a torch.optim.Adam state dict converted to numpy).
 
@@ -719,7 +1015,8 @@ class Adam:
         position, and the number of groups and their sizes must agree. Everything is
         validated (keys, shapes, steps, hyperparameters) and new native states are built
         before anything is replaced: on any error the optimizer is unchanged. Moments
-        are converted to float32."""
+        are converted to float32. A group without ``bias_correction`` bias-corrects (as
+        torch, whatever this optimizer was created with)."""
         self._require_open()
         if not isinstance(state_dict, dict):
             raise TypeError(f"state_dict must be a dict, got {type(state_dict).__qualname__}")
@@ -755,8 +1052,9 @@ class Adam:
                 id_map[pid] = (gi, j, idx + j)
             ng = copy.deepcopy({k: v for k, v in sg.items() if k != "params"})
             for k, v in self.defaults.items():
-                ng.setdefault(k, v)
-            norm = _validate_hyper(*_get_hyper(ng), ctx=f" (state_dict['param_groups'][{gi}])")
+                if k != _BIAS_KEY:
+                    ng.setdefault(k, v)
+            norm = _group_norm(ng, ctx=f" (state_dict['param_groups'][{gi}])")
             ng["params"] = self.param_groups[gi]["params"]
             new_groups.append(ng)
             plans.append((nat, norm, [None] * nat.n))
@@ -776,7 +1074,7 @@ class Adam:
         built = []
         try:
             for nat, norm, entries in plans:
-                h = _create_native(nat.sizes, _make_config(norm, nat.extra_flags))
+                h = _create_native(nat.sizes, _make_config(norm))
                 built.append(h)
                 for j, e in enumerate(entries):
                     if e is None:
@@ -790,12 +1088,11 @@ class Adam:
             for h in built:
                 _free_handle(h)
             raise
-        for (nat, norm, _), h, ng in zip(plans, built, new_groups):
+        for (nat, norm, entries), h, ng in zip(plans, built, new_groups):
             old, nat.handle = nat.handle, h
             _free_handle(old)
-            nat.norm = norm
-            nat.amsgrad = norm[4]
-            nat.pushed = _pushed_copy(_get_hyper(ng))
+            nat.adopt(norm, _pushed_copy(_get_hyper(ng)), ng.get(_BIAS_KEY, True))
+            nat.bound = max(e[0] if e else 0 for e in entries)
         self.param_groups[:] = new_groups
 
     @staticmethod
@@ -814,9 +1111,10 @@ class Adam:
         s = _read_state_value(entry["step"], f"{where}['step']")
         if s.size != 1 or s.dtype.kind not in "fiu":
             raise ValueError(f"{where}['step'] must be one number, got {entry['step']!r}")
-        sv = float(s.reshape(()))
-        if not (0 <= sv < _MAX_STEP) or sv != math.floor(sv):
-            raise ValueError(f"{where}['step'] must be a whole number in [0, 2**53), got {sv}")
+        s = s.reshape(())[()]
+        sv = int(s) if s.dtype.kind in "iu" else float(s)  # an int above 2**53 stays exact
+        if not (0 <= sv <= _MAX_STEP) or sv != math.floor(sv):
+            raise ValueError(f"{where}['step'] must be a whole number in [0, 2**53], got {sv}")
         moments = []
         for key, which in _MOMENTS:
             if key not in needed:
@@ -841,6 +1139,7 @@ class Adam:
         self._sync_hyperparameters()
         return self._natives[0]
 
+    @_exclusive
     def save(self, path):
         """Write an atomic checkpoint (``swiftadam_save``: temporary file, fsync, rename) of
         the optimizer state — hyperparameters, per-param steps, moments — to ``path``.
@@ -848,30 +1147,28 @@ class Adam:
         The file is the C library's checkpoint format (docs/FORMAT.md), so it covers exactly
         ONE param group; with several groups this raises NotImplementedError (use
         :meth:`state_dict`). The params themselves are not saved: save your model separately.
-        Pending changes to ``param_groups`` are applied first."""
+        Pending changes to ``param_groups`` are applied first. ``path`` (str, bytes or
+        os.PathLike) reaches the OS as ``os.fsencode`` gives it; an empty path or one with
+        a NUL byte raises ValueError."""
+        fpath = _fs_path(path)
         nat = self._single_native("save()")
-        _check(_lib.swiftadam_save(nat.handle, os.fsencode(os.fspath(path))), "swiftadam_save")
+        _check(_lib.swiftadam_save(nat.handle, fpath), "swiftadam_save")
 
+    @_exclusive
     def to_bytes(self):
         """The checkpoint of :meth:`save` as bytes (``swiftadam_serialize``). One group only."""
-        nat = self._single_native("to_bytes()")
-        size = ctypes.c_size_t()
-        _check(_lib.swiftadam_serialized_size(nat.handle, ctypes.byref(size)), "swiftadam_serialized_size")
-        buf = ctypes.create_string_buffer(max(size.value, 1))
-        written = ctypes.c_size_t()
-        _check(_lib.swiftadam_serialize(nat.handle, buf, size.value, ctypes.byref(written)),
-               "swiftadam_serialize")
-        return ctypes.string_at(buf, written.value)
+        return self._single_native("to_bytes()").serialize()
 
     @classmethod
     def load(cls, path, params, **overrides):
         """A new optimizer for ``params`` (a list of float32 arrays: ONE group) from the
-        checkpoint file at ``path`` (``swiftadam_load``). The checkpoint must hold exactly as
-        many tensors with exactly the params' sizes (else SwiftAdamError SIZE_MISMATCH);
-        hyperparameters, steps and moments come from it. Keyword arguments (lr, betas, eps,
-        weight_decay, maximize, decoupled_weight_decay) override the stored values;
-        amsgrad cannot differ from the checkpoint's."""
-        fpath = os.fsencode(os.fspath(path))
+        checkpoint file at ``path`` (``swiftadam_load``; paths as in :meth:`save`). The
+        checkpoint must hold exactly as many tensors with exactly the params' sizes (else
+        SwiftAdamError SIZE_MISMATCH); hyperparameters, steps and moments come from it.
+        Keyword arguments (lr, betas, eps, weight_decay, maximize, decoupled_weight_decay,
+        bias_correction) override the stored values; amsgrad cannot differ from the
+        checkpoint's."""
+        fpath = _fs_path(path)
         return cls._from_native(params, overrides,
                                 lambda lens, n, out: _lib.swiftadam_load(fpath, lens, n, out),
                                 "swiftadam_load")
@@ -890,10 +1187,11 @@ class Adam:
 
     @classmethod
     def _from_native(cls, params, overrides, open_fn, call):
-        unknown = set(overrides) - set(_HYPER_KEYS)
+        allowed = _HYPER_KEYS + (_BIAS_KEY,)
+        unknown = set(overrides) - set(allowed)
         if unknown:
             raise TypeError(f"unexpected keyword arguments {sorted(unknown)}; "
-                            f"allowed: {list(_HYPER_KEYS)}")
+                            f"allowed: {list(allowed)}")
         groups = cls._split_groups(params)
         if len(groups) != 1 or set(groups[0]) != {"params"}:
             raise TypeError("load()/from_bytes() take the params of ONE group as a list of arrays "
@@ -903,45 +1201,25 @@ class Adam:
         plist = [plist] if isinstance(plist, _ndarray) else list(plist)
         for j, p in enumerate(plist):
             _check_param(p, j)
+        _param_ranges([], plist)
         self = cls.__new__(cls)
-        self._natives = None  # closed until complete (so __del__ has nothing to free)
-        self._single = None
-        self._flat_cache = None
-        self.param_groups = []
-        self._count = 0
-        _check_no_overlap([], plist)
-        n = len(plist)
-        lens = (ctypes.c_size_t * n)(*[p.size for p in plist])
-        h = _c_void_p()
-        _check(open_fn(lens, n, ctypes.byref(h)), call)
+        self._init_empty(None)  # closed until complete (so __del__ has nothing to free)
+        nat, hyper = _open_native(plist, 0, open_fn, call)
         try:
-            probe = _Native(plist, [p.shape for p in plist], h, None, 0, None)
-        except BaseException:
-            _free_handle(h)
-            raise
-        try:
-            hyper, extra = _hyper_from_config(probe.config())
-            pushed_norm = _validate_hyper(*[hyper[k] for k in _HYPER_KEYS])
             group = {"params": plist, **hyper}
             if "amsgrad" in overrides and bool(overrides["amsgrad"]) != hyper["amsgrad"]:
                 raise ValueError(f"amsgrad={overrides['amsgrad']} differs from the checkpoint's "
                                  f"amsgrad={hyper['amsgrad']}, which cannot change")
             group.update(overrides)
-            norm = _validate_hyper(*_get_hyper(group))
-            probe.norm = pushed_norm
-            probe.amsgrad = pushed_norm[4]
-            probe.extra_flags = extra
-            probe.pushed = _pushed_copy(tuple(hyper[k] for k in _HYPER_KEYS))
+            norm = _group_norm(group)
             self.defaults = {k: v for k, v in group.items() if k != "params"}
-            self._natives = [probe]
             self.param_groups.append(group)
-            self._count = n
-            self._single = probe if n == 1 else None
-            if norm != pushed_norm:
+            self._adopt_natives([nat])
+            if norm != nat.norm:
                 self._sync_hyperparameters()
         except BaseException:
             self._natives = None
-            probe.free()
+            nat.free()
             raise
         return self
 
@@ -951,11 +1229,12 @@ class AdamW(Adam):
     decoupled_weight_decay=True)`` with torch's AdamW default ``weight_decay=1e-2``.
 
     ``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-    amsgrad=False, *, maximize=False)``. See :class:`Adam` for the algorithm, with
-    ``p = p * (1 - lr * weight_decay)`` applied before the moment update.
+    amsgrad=False, *, maximize=False, bias_correction=True)``. See :class:`Adam` for the
+    algorithm, with ``p = p * (1 - lr * weight_decay)`` applied before the moment update.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, maximize=False, bias_correction=True):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True,
+                         bias_correction=bias_correction)

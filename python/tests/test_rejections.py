@@ -246,7 +246,7 @@ def bad_state_dicts():
         "unknown key": (ValueError, "unknown keys", lambda sd: _set(sd, 0, "momentum_buffer", np.zeros(10))),
         "negative step": (ValueError, "whole number", lambda sd: _set(sd, 0, "step", -1.0)),
         "fractional step": (ValueError, "whole number", lambda sd: _set(sd, 0, "step", 2.5)),
-        "huge step": (ValueError, "whole number", lambda sd: _set(sd, 0, "step", 2.0 ** 53)),
+        "huge step": (ValueError, "whole number", lambda sd: _set(sd, 0, "step", 2.0 ** 53 + 2)),  # 2**53 is the limit
         "step array": (ValueError, "one number", lambda sd: _set(sd, 0, "step", np.ones(2))),
         "unknown param id": (ValueError, "param id 99", lambda sd: {**sd, "state": {**sd["state"], 99: sd["state"][0]}}),
         "bad lr in saved group": (ValueError, "Invalid learning rate: -3",
