@@ -37,17 +37,25 @@ $(OUT)/test_capi: Tests/c/test_capi.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
 
+# The float64/keras test compares against C transcriptions bit for bit: nothing may be fused.
+$(OUT)/test_dtypes: Tests/c/test_dtypes.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -ffp-contract=off -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+
 $(OUT)/hello: examples/hello.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
 
-test-c: $(OUT)/test_capi $(OUT)/hello
+test-c: $(OUT)/test_capi $(OUT)/test_dtypes $(OUT)/hello
 	@echo "ldd $(LIB): no libswift* dependency"; ! ldd $(LIB) | grep libswift
-	@# every kernel path must give the same trajectory, bit for bit
+	@# every kernel path must give the same trajectory, bit for bit, for every dtype and flavour
 	set -o pipefail; cd $(OUT) && for isa in scalar simd sse2 avx2; do \
 	    SWIFTADAM_ISA=$$isa ./test_capi > test_capi.$$isa.log || { cat test_capi.$$isa.log; exit 1; }; \
-	    echo "SWIFTADAM_ISA=$$isa: $$(grep backend test_capi.$$isa.log) $$(grep 'trajectory hash' test_capi.$$isa.log)"; \
-	done; test $$(grep -h 'trajectory hash' test_capi.*.log | sort -u | wc -l) -eq 1
+	    SWIFTADAM_ISA=$$isa ./test_dtypes > test_dtypes.$$isa.log || { cat test_dtypes.$$isa.log; exit 1; }; \
+	    echo "SWIFTADAM_ISA=$$isa: $$(grep backend test_capi.$$isa.log) float32 torch $$(grep 'trajectory hash' test_capi.$$isa.log)"; \
+	    grep 'trajectory hash' test_dtypes.$$isa.log | sed "s/^/SWIFTADAM_ISA=$$isa: /"; \
+	done; test $$(grep -h 'trajectory hash' test_capi.*.log | sort -u | wc -l) -eq 1 && \
+	test $$(grep -h 'trajectory hash' test_dtypes.*.log | sort -u | wc -l) -eq 3
 	cd $(OUT) && ./test_capi
 	@# an unknown SWIFTADAM_ISA is reported once on stderr (and the widest path used); a known one is not
 	test "$$(SWIFTADAM_ISA=bogus $(OUT)/hello 2>&1 >/dev/null | grep -c 'SWIFTADAM_ISA=bogus is not a kernel path')" = 1

@@ -8,7 +8,8 @@ The floor of a workload is the larger of the two. Every configuration runs --run
 process each); a run gives best, median and p90 ns/param over its samples, and the table shows
 the best of the runs' bests, the median of their medians and the median of their p90s, each
 also as a ratio to the same statistic of the floor. Prints a markdown table and the targets,
-and draws the chart (--chart).
+and draws the chart (--chart). A second table: float64 and the keras flavour (C ABI, 1
+thread), each against the roofline of its dtype (56 B/param for float64).
 """
 import argparse
 import os
@@ -19,13 +20,26 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = ["large", "group", "small", "tiny"]
-LABEL = {"large": "1 × 16M", "group": "40 × 27000", "small": "1 × 4096", "tiny": "1000 × 100"}
-TOTAL = {"large": 16 << 20, "group": 40 * 27000, "small": 4096, "tiny": 100_000}
+LABEL = {"large": "1 × 16M", "large8m": "1 × 8M", "group": "40 × 27000", "small": "1 × 4096",
+         "tiny": "1000 × 100"}
+TOTAL = {"large": 16 << 20, "large8m": 8 << 20, "group": 40 * 27000, "small": 4096, "tiny": 100_000}
 NAMES = {"roofline": "memory roofline (C)", "exact": "exact-arithmetic floor (C, in L1)",
          "swiftadam": "SwiftAdam (C ABI, aligned buffers)", "python": "SwiftAdam (Python, numpy arrays)",
          "python-flat": "SwiftAdam (Python step_flat, numpy arrays)", "numpy": "numpy textbook",
-         "torch-fused": "torch fused"}
+         "torch-fused": "torch fused", "swiftadam-keras": "SwiftAdam float32, keras (C ABI)",
+         "roofline-f64": "float64 roofline (C, 56 B/param)", "swiftadam-f64": "SwiftAdam float64, torch (C ABI)",
+         "swiftadam-f64-keras": "SwiftAdam float64, keras (C ABI)",
+         "divfloor": "sqrt + 2 divisions only, float32 (AVX2)", "divfloor-f64": "sqrt + 2 divisions only, float64 (AVX2)"}
 STATS = ("best", "median", "p90")
+# float64 and the keras flavour (C ABI, 1 thread): the big tensor against its own roofline,
+# and in cache, where the kernel is bound by its divisions and square root.
+DTYPE_WORKLOADS = ["large8m", "small"]
+DTYPE_IMPLS = ["roofline", "swiftadam", "swiftadam-keras", "roofline-f64", "swiftadam-f64", "swiftadam-f64-keras",
+               "divfloor", "divfloor-f64"]
+
+
+def dtype_of(impl):
+    return "f64" if "-f64" in impl else "f32"
 
 
 def run_once(cmd, env):
@@ -87,7 +101,28 @@ def collect(args):
         rows.append(measure("numpy", wl, 1, py + [os.path.join(HERE, "numpy_adam.py"), wl], 1))
         if args.torch:
             rows.append(measure("torch-fused", wl, 1, py + [os.path.join(HERE, "torch_adam.py"), wl], 1))
-    return rows
+    dtype_rows = []
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    for wl in DTYPE_WORKLOADS:
+        for impl in DTYPE_IMPLS:
+            if wl != "small" and impl.startswith("divfloor"):
+                continue   # the divider floor is an in-cache figure
+            dtype_rows.append(measure(impl, wl, 1, [args.bench_bin, impl, wl, "1"], args.runs, env))
+    return rows, dtype_rows
+
+
+def print_dtype_table(rows):
+    roof = {(r["wl"], dtype_of(r["impl"])): r for r in rows if r["impl"].startswith("roofline") and "error" not in r}
+    print("\n| workload | implementation | ns/param best / median / p90 | GB/s (median) | × roofline of its dtype (median) |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        if "error" in r:
+            print(f"| {LABEL[r['wl']]} | {NAMES[r['impl']]} | error: {r['error']} | | |")
+            continue
+        rf = roof.get((r["wl"], dtype_of(r["impl"])))
+        ratio = f"{r['median'] / rf['median']:.2f}" if rf and r["wl"] != "small" else ""
+        gbs = f"{(56 if dtype_of(r['impl']) == 'f64' else 28) / r['median']:.1f}" if not r["impl"].startswith("div") else ""
+        print(f"| {LABEL[r['wl']]} | {NAMES[r['impl']]} | {' / '.join(f'{r[s]:.3f}' for s in STATS)} | {gbs} | {ratio} |")
 
 
 def floors(rows):
@@ -139,7 +174,7 @@ def get(rows, impl, wl, t):
                 None)
 
 
-def print_targets(rows, floor):
+def print_targets(rows, dtype_rows, floor):
     print("\ntargets (medians of this run):")
     checks = []
     pl, fl = get(rows, "python", "large", 1), floor.get(("large", 1))
@@ -173,12 +208,21 @@ def print_targets(rows, floor):
         pt = get(rows, impl, "tiny", 1)
         if pt:
             checks.append((f"1000 × 100 from Python, {what}: <= 150 µs/step", pt["median"] * 100, 150.0, "µs"))
+    d, dr = get(dtype_rows, "swiftadam-f64", "large8m", 1), get(dtype_rows, "roofline-f64", "large8m", 1)
+    if d and dr:
+        checks.append(("float64 1 × 8M, 1 thread: <= 1.15 × the float64 roofline", d["median"] / dr["median"], 1.15, "×"))
+    for impl, what in (("swiftadam", "torch"), ("swiftadam-keras", "keras")):
+        a32 = get(dtype_rows, impl, "small", 1) or get(rows, impl, "small", 1)
+        a64 = get(dtype_rows, impl.replace("swiftadam", "swiftadam-f64"), "small", 1)
+        if a32 and a64:
+            checks.append((f"in cache (1 × 4096), {what} flavour: float64 ns per byte <= 1.2 × float32's",
+                           (a64["median"] / 56) / (a32["median"] / 28), 1.2, "×"))
     for name, val, bound, unit in checks:
         ok = val >= -bound if bound < 0 else val <= bound
         print(f"  [{'met' if ok else 'NOT met'}] {name}: {val:.3f} {unit}")
 
 
-def print_memory(rows):
+def print_memory(rows, dtype_rows):
     print("\nmemory:")
     for wl in WORKLOADS:
         r = get(rows, "swiftadam", wl, 1)
@@ -188,6 +232,10 @@ def print_memory(rows):
             r = get(rows, "swiftadam", wl, t)
             if r and r.get("allocs") is not None:
                 print(f"  heap allocations per step ({LABEL[wl]}, {t} thread{'s' if t > 1 else ''}): {r['allocs']:.3f}")
+    r = get(dtype_rows, "swiftadam-f64", "large8m", 1)
+    if r and r.get("state_bpp") is not None:
+        print(f"  float64 state of {LABEL['large8m']}: {r['state_bpp']:.3f} heap bytes/param resident "
+              f"(16 = m and v exactly); heap allocations per step: {r['allocs']:.3f}")
 
 
 def chart(rows, floor, path, title):
@@ -249,13 +297,15 @@ def main():
     machine = (f"{cpu_name()}, {os.cpu_count()} cores, avx2={'avx2' in flags}, "
                f"avx512f={'avx512f' in flags}")
     print(f"machine: {machine}; load average {os.getloadavg()[0]:.2f}")
-    rows = collect(args)
+    rows, dtype_rows = collect(args)
     floor = floors(rows)
     backend = next((r["backend"] for r in rows if r["impl"] == "swiftadam" and "error" not in r), "?")
     print(f"backend: {backend}; {args.runs} runs per configuration")
     print_table(rows, floor)
-    print_targets(rows, floor)
-    print_memory(rows)
+    print("\nfloat64 and the keras flavour (C ABI, 1 thread):")
+    print_dtype_table(dtype_rows)
+    print_targets(rows, dtype_rows, floor)
+    print_memory(rows, dtype_rows)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     chart(rows, floor, args.chart, f"{machine}; backend {backend}")
 

@@ -2,13 +2,17 @@
  * swiftadam.h — the Adam optimizer (torch.optim.Adam / AdamW semantics) as a C library.
  *
  * One opaque handle, `swiftadam_state`, holds the optimizer state of one "param group":
- * N float32 tensors of fixed lengths, their moments (exp_avg, exp_avg_sq and, with
- * amsgrad, max_exp_avg_sq), a step count per tensor, and the hyperparameters.
+ * N tensors of fixed lengths and of one dtype (float32, or float64 chosen at creation),
+ * their moments (exp_avg, exp_avg_sq and, with amsgrad, max_exp_avg_sq) in that dtype, a
+ * step count per tensor, and the hyperparameters. float32 states take the plain entry
+ * points (float *), float64 states the _f64 ones (double *); the other kind fails with
+ * SWIFTADAM_ERR_DTYPE_MISMATCH, memory is never reinterpreted.
  * The caller owns the parameter and gradient arrays; the state never keeps a pointer
  * to them past the call that received them.
  *
- * The update, per element, computed in float32 with the scalar factors computed in
- * double and rounded once to float (torch's single-tensor path, same operation order):
+ * The update, per element, computed in the state's dtype. Flavour torch (the default):
+ * the scalar factors computed in double and rounded once to the dtype (torch's
+ * single-tensor path, same operation order):
  *
  *     t      = step[i] + 1                      (per tensor; stored back after the update)
  *     g      = maximize ? -grad : grad
@@ -20,6 +24,18 @@
  *     bc1    = bias_correction ? 1 - b1^t : 1   bc2 = bias_correction ? 1 - b2^t : 1
  *     denom  = sqrt(vhat) / sqrt(bc2) + eps
  *     p      = p + ((-lr / bc1) * m) / denom
+ *
+ * Flavour keras (Keras 3 Adam.update_step; AdamW's decay as Optimizer._apply_weight_decay),
+ * every scalar computed in the dtype as Keras computes it in the variable's dtype:
+ *
+ *     g      = maximize ? -grad : grad;  L2 as above
+ *     if wd != 0 and  decoupled:  p = p - (p * wd) * lr
+ *     m      = m + (g - m) * (1 - b1)
+ *     v      = v + (g * g - v) * (1 - b2)
+ *     vhat   = amsgrad ? (vmax = max(vmax, v)) : v
+ *     alpha  = bias_correction ? (lr * sqrt(1 - b2^t)) / (1 - b1^t) : lr
+ *                                (b1^t, b2^t: pow in the dtype; t converted to the dtype)
+ *     p      = p - (m * alpha) / (sqrt(vhat) + eps)
  *
  * No fused multiply-add is used, and every kernel path (scalar, simd, sse2, avx2) and
  * every thread count gives bit-identical results; the one exception IEEE-754 leaves open
@@ -95,12 +111,13 @@ extern "C" {
 #define SWIFTADAM_ERR_CHECKSUM           -12   /* checkpoint CRC-32C does not match */
 #define SWIFTADAM_ERR_CORRUPT            -13   /* truncated, trailing bytes, sizes inconsistent */
 #define SWIFTADAM_ERR_UNSUPPORTED        -14   /* unknown flag bit or newer config field set */
+#define SWIFTADAM_ERR_DTYPE_MISMATCH     -15   /* a float32 entry point on a float64 state or back */
 
 /* Every defined status lies in [SWIFTADAM_STATUS_MIN, SWIFTADAM_STATUS_MAX] and every code
  * in that range is defined: codes are never removed or renumbered, and a new error takes
  * the next code below. An FFI binding need not copy the list: counting up from 0 and down
  * from -1 until swiftadam_status_name says "SWIFTADAM_UNKNOWN_STATUS" enumerates them all. */
-#define SWIFTADAM_STATUS_MIN             -14
+#define SWIFTADAM_STATUS_MIN             -15
 #define SWIFTADAM_STATUS_MAX               1
 
 /* ---- hyperparameters -------------------------------------------------------------- */
@@ -110,12 +127,22 @@ extern "C" {
 #define SWIFTADAM_FLAG_MAXIMIZE                (1u << 2) /* ascend instead of descend */
 #define SWIFTADAM_FLAG_NO_BIAS_CORRECTION      (1u << 3) /* bc1 = bc2 = 1 */
 
+/* Element type of a state (swiftadam_config.dtype, swiftadam_get_dtype). */
+#define SWIFTADAM_DTYPE_FLOAT32 0u
+#define SWIFTADAM_DTYPE_FLOAT64 1u
+
+/* Whose Adam formula a state computes (swiftadam_config.flavor); see the top comment. */
+#define SWIFTADAM_FLAVOR_TORCH  0u  /* torch.optim.Adam / AdamW */
+#define SWIFTADAM_FLAVOR_KERAS  1u  /* Keras 3 Adam / AdamW (also scikit-learn's eps placement) */
+
 /*
  * Hyperparameters of one state. The struct carries its own size so that a library
  * built from a newer header (which may append fields) still accepts it: always set
  * `struct_size = sizeof(swiftadam_config)`, best through swiftadam_config_init().
  * A library accepts any struct_size >= the size of version 1 of this struct; bytes it
- * does not know must be zero (else SWIFTADAM_ERR_UNSUPPORTED).
+ * does not know must be zero (else SWIFTADAM_ERR_UNSUPPORTED). A field beyond the
+ * caller's struct_size is "not given": swiftadam_create then uses its default,
+ * swiftadam_set_config keeps the state's value.
  */
 typedef struct swiftadam_config {
     size_t   struct_size;   /* sizeof(swiftadam_config) as the caller compiled it */
@@ -126,6 +153,9 @@ typedef struct swiftadam_config {
     double   weight_decay;  /* >= 0, finite.                           default 0     */
     uint32_t flags;         /* SWIFTADAM_FLAG_* bits.                  default 0     */
     uint32_t reserved;      /* must be 0 */
+    /* ---- version 2 (library 0.2) ---- */
+    uint32_t flavor;        /* SWIFTADAM_FLAVOR_*.                     default TORCH */
+    uint32_t dtype;         /* SWIFTADAM_DTYPE_*; fixed at creation.   default FLOAT32 */
 } swiftadam_config;
 
 /* Opaque optimizer state for one group of tensors. */
@@ -208,15 +238,16 @@ int32_t swiftadam_config_init(swiftadam_config *cfg, size_t struct_size);
 /*
  * swiftadam_create: a new state for `num_tensors` tensors whose element counts are
  * lengths[0..num_tensors). Moments start at zero, steps at 0. All memory the state will
- * ever use is allocated here (8 bytes per element, 12 with amsgrad, plus alignment).
- * cfg may be NULL for the defaults; it is copied, not kept.
+ * ever use is allocated here (per element: 2 moments of the dtype, 3 with amsgrad, so
+ * 8 or 12 bytes for float32, 16 or 24 for float64, plus alignment). cfg may be NULL for
+ * the defaults (float32, torch); it is copied, not kept.
  * Ownership: on success *out receives a state the caller must release with swiftadam_free.
  * Errors: NULL_POINTER (lengths or out NULL); INVALID_ARGUMENT (num_tensors == 0 or
  * > SWIFTADAM_MAX_TENSORS, or a
  * hyperparameter out of range: lr < 0/NaN/Inf, betas outside [0,1), eps < 0/NaN/Inf,
- * weight_decay < 0/NaN/Inf, reserved != 0); UNSUPPORTED (unknown flag or newer config
- * field); OVERFLOW (total size does not fit in size_t); OUT_OF_MEMORY. On error *out
- * is untouched.
+ * weight_decay < 0/NaN/Inf, reserved != 0, flavor or dtype not a defined value);
+ * UNSUPPORTED (unknown flag or newer config field); OVERFLOW (total size does not fit
+ * in size_t); OUT_OF_MEMORY. On error *out is untouched.
  */
 int32_t swiftadam_create(const size_t *lengths, size_t num_tensors,
                          const swiftadam_config *cfg, swiftadam_state **out);
@@ -231,7 +262,7 @@ int32_t swiftadam_free(swiftadam_state *state);
 /* ---- hyperparameters after creation (schedules) ------------------------------------ */
 
 /*
- * swiftadam_get_config: copy the state's hyperparameters into *out. The caller must set
+ * swiftadam_get_config: copy the state's hyperparameters, flavour and dtype into *out. The caller must set
  * out->struct_size first (swiftadam_config_init does); fields beyond it are not written.
  * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; INVALID_ARGUMENT (struct_size too small).
  */
@@ -239,8 +270,9 @@ int32_t swiftadam_get_config(swiftadam_state *state, swiftadam_config *out);
 
 /*
  * swiftadam_set_config: replace the hyperparameters; takes effect at the next step.
- * Validated like swiftadam_create. SWIFTADAM_FLAG_AMSGRAD cannot change after creation
- * (the vmax buffer is allocated once): changing it is INVALID_ARGUMENT.
+ * Validated like swiftadam_create. SWIFTADAM_FLAG_AMSGRAD and dtype cannot change after
+ * creation (the buffers are allocated once): changing them is INVALID_ARGUMENT. The
+ * flavour may change (the moments mean the same in both).
  * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; INVALID_ARGUMENT; UNSUPPORTED.
  */
 int32_t swiftadam_set_config(swiftadam_state *state, const swiftadam_config *cfg);
@@ -258,6 +290,12 @@ int32_t swiftadam_set_lr(swiftadam_state *state, double lr);
  * Errors: NULL_POINTER; INVALID_HANDLE; BUSY.
  */
 int32_t swiftadam_num_tensors(swiftadam_state *state, size_t *out);
+
+/*
+ * swiftadam_get_dtype: *out = the state's SWIFTADAM_DTYPE_* (fixed at creation).
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY.
+ */
+int32_t swiftadam_get_dtype(swiftadam_state *state, uint32_t *out);
 
 /*
  * swiftadam_tensor_length: *out = element count of tensor `index`.
@@ -334,6 +372,16 @@ int32_t swiftadam_step(swiftadam_state *state, float *const *params,
 int32_t swiftadam_step_tensor(swiftadam_state *state, float *param, const float *grad,
                               size_t length, uint32_t step_flags);
 
+/*
+ * swiftadam_step_f64, swiftadam_step_tensor_f64: the same for a float64 state.
+ * Errors: those of the float32 functions; DTYPE_MISMATCH (the state is float32). The
+ * float32 functions on a float64 state fail with DTYPE_MISMATCH the same way.
+ */
+int32_t swiftadam_step_f64(swiftadam_state *state, double *const *params,
+                           const double *const *grads, size_t num_tensors, uint32_t step_flags);
+int32_t swiftadam_step_tensor_f64(swiftadam_state *state, double *param, const double *grad,
+                                  size_t length, uint32_t step_flags);
+
 /* ---- moments ------------------------------------------------------------------------ */
 
 /*
@@ -355,6 +403,15 @@ int32_t swiftadam_get_moment(swiftadam_state *state, size_t index, int32_t which
  */
 int32_t swiftadam_set_moment(swiftadam_state *state, size_t index, int32_t which,
                              const float *in, size_t count);
+
+/*
+ * swiftadam_get_moment_f64, swiftadam_set_moment_f64: the same for a float64 state
+ * (capacity and count in doubles). Errors: as above; DTYPE_MISMATCH (float32 state).
+ */
+int32_t swiftadam_get_moment_f64(swiftadam_state *state, size_t index, int32_t which,
+                                 double *out, size_t capacity);
+int32_t swiftadam_set_moment_f64(swiftadam_state *state, size_t index, int32_t which,
+                                 const double *in, size_t count);
 
 /* ---- serialization (format: docs/FORMAT.md) ---------------------------------------- */
 

@@ -1,8 +1,9 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// Four lanes in an XMM register. SSE2 is part of the x86-64 baseline, so this path
-/// needs no CPU check.
+// SSE2 is part of the x86-64 baseline, so these paths need no CPU check.
+
+/// Four float32 lanes in an XMM register.
 public struct SSE2Lanes: AdamLanes {
     public var v: __m128
     @inline(__always) public init(_ v: __m128) { self.v = v }
@@ -20,16 +21,25 @@ public struct SSE2Lanes: AdamLanes {
         SSE2Lanes(_mm_max_ps(a.v, b.v))
     }
 }
-#endif
 
-#if arch(x86_64)
-public func adamUpdateSSE2(p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>,
-                           m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
-                           vmax: UnsafeMutablePointer<Float>?, count: Int, s: KernelScalars) {
-    adamUpdate(SSE2Lanes.self, p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
+/// Two float64 lanes in an XMM register.
+public struct SSE2DoubleLanes: AdamLanes {
+    public var v: __m128d
+    @inline(__always) public init(_ v: __m128d) { self.v = v }
+    @inline(__always) public static var width: Int { 2 }
+    @inline(__always) public init(broadcast: Double) { v = _mm_set1_pd(broadcast) }
+    @inline(__always) public static func load(_ p: UnsafePointer<Double>) -> SSE2DoubleLanes { SSE2DoubleLanes(_mm_loadu_pd(p)) }
+    @inline(__always) public func store(_ p: UnsafeMutablePointer<Double>) { _mm_storeu_pd(p, v) }
+    @inline(__always) public static func + (a: SSE2DoubleLanes, b: SSE2DoubleLanes) -> SSE2DoubleLanes { SSE2DoubleLanes(_mm_add_pd(a.v, b.v)) }
+    @inline(__always) public static func - (a: SSE2DoubleLanes, b: SSE2DoubleLanes) -> SSE2DoubleLanes { SSE2DoubleLanes(_mm_sub_pd(a.v, b.v)) }
+    @inline(__always) public static func * (a: SSE2DoubleLanes, b: SSE2DoubleLanes) -> SSE2DoubleLanes { SSE2DoubleLanes(_mm_mul_pd(a.v, b.v)) }
+    @inline(__always) public static func / (a: SSE2DoubleLanes, b: SSE2DoubleLanes) -> SSE2DoubleLanes { SSE2DoubleLanes(_mm_div_pd(a.v, b.v)) }
+    @inline(__always) public func negated() -> SSE2DoubleLanes { SSE2DoubleLanes(_mm_xor_pd(v, _mm_set1_pd(-0.0))) }
+    @inline(__always) public func squareRoot() -> SSE2DoubleLanes { SSE2DoubleLanes(_mm_sqrt_pd(v)) }
+    @inline(__always) public static func greaterOrSecond(_ a: SSE2DoubleLanes, _ b: SSE2DoubleLanes) -> SSE2DoubleLanes {
+        SSE2DoubleLanes(_mm_max_pd(a.v, b.v))
+    }
 }
 
-public func allFiniteSSE2(_ g: UnsafePointer<Float>, count: Int) -> Bool {
-    allFinite(SSE2Lanes.self, g, count: count)
-}
+public let sse2Kernels = AdamKernels(f32: kernel(SSE2Lanes.self), f64: kernel(SSE2DoubleLanes.self))
 #endif

@@ -1,5 +1,6 @@
 // The C ABI: every swiftadam_* symbol, each a thin translation between C types and
 // SwiftAdamCore. Logic lives in the core; here only pointers, codes and messages.
+import AdamKernelBase
 import CSwiftAdam
 import SwiftAdamCore
 
@@ -55,7 +56,7 @@ public func c_config_init(_ cfg: UnsafeMutablePointer<swiftadam_config>?, _ stru
                 .initializeMemory(as: UInt8.self, repeating: 0, count: min(structSize, ConfigBridge.maxSize) - ConfigBridge.v1Size)
         }
         cfg.pointee.struct_size = structSize
-        try ConfigBridge.write(Hyperparameters(), to: cfg)
+        try ConfigBridge.write(Hyperparameters(), .float32, to: cfg)
         return SWIFTADAM_OK
     }
 }
@@ -66,8 +67,8 @@ public func c_create(_ lengths: UnsafePointer<Int>?, _ n: Int, _ cfg: UnsafePoin
     boundary { () throws(AdamError) in
         guard let out else { throw AdamError(.nullPointer, "out is NULL") }
         let lens = try readLengths(lengths, n, name: "lengths")
-        let hyper = try cfg.map { (c) throws(AdamError) in try ConfigBridge.read(c) } ?? Hyperparameters()
-        let state = try AdamState(lengths: lens, hyper: hyper)
+        let (hyper, dtype) = try cfg.map { (c) throws(AdamError) in try ConfigBridge.read(c) } ?? (Hyperparameters(), .float32)
+        let state = try AdamState(lengths: lens, hyper: hyper, dtype: dtype)
         out.pointee = Handles.register(state)
         return SWIFTADAM_OK
     }
@@ -86,7 +87,7 @@ public func c_free(_ state: OpaquePointer?) -> Int32 {
 public func c_get_config(_ state: OpaquePointer?, _ out: UnsafeMutablePointer<swiftadam_config>?) -> Int32 {
     boundary { () throws(AdamError) in
         guard let out else { throw AdamError(.nullPointer, "out is NULL") }
-        try Handles.with(state) { (s) throws(AdamError) in try ConfigBridge.write(s.hyper, to: out) }
+        try Handles.with(state) { (s) throws(AdamError) in try ConfigBridge.write(s.hyper, s.dtype, to: out) }
         return SWIFTADAM_OK
     }
 }
@@ -95,8 +96,13 @@ public func c_get_config(_ state: OpaquePointer?, _ out: UnsafeMutablePointer<sw
 public func c_set_config(_ state: OpaquePointer?, _ cfg: UnsafePointer<swiftadam_config>?) -> Int32 {
     boundary { () throws(AdamError) in
         guard let cfg else { throw AdamError(.nullPointer, "cfg is NULL") }
-        let hyper = try ConfigBridge.read(cfg)
-        try Handles.with(state) { (s) throws(AdamError) in try s.setHyperparameters(hyper) }
+        try Handles.with(state) { (s) throws(AdamError) in
+            let (hyper, dtype) = try ConfigBridge.read(cfg, defaults: (s.hyper, s.dtype))
+            if dtype != s.dtype {
+                throw AdamError(.invalidArgument, "dtype cannot change after creation (state is \(s.dtype.name), cfg->dtype asks \(dtype.name))")
+            }
+            try s.setHyperparameters(hyper)
+        }
         return SWIFTADAM_OK
     }
 }
@@ -114,6 +120,15 @@ public func c_num_tensors(_ state: OpaquePointer?, _ out: UnsafeMutablePointer<I
     boundary { () throws(AdamError) in
         guard let out else { throw AdamError(.nullPointer, "out is NULL") }
         out.pointee = try Handles.with(state) { s in s.count }
+        return SWIFTADAM_OK
+    }
+}
+
+@_cdecl("swiftadam_get_dtype")
+public func c_get_dtype(_ state: OpaquePointer?, _ out: UnsafeMutablePointer<UInt32>?) -> Int32 {
+    boundary { () throws(AdamError) in
+        guard let out else { throw AdamError(.nullPointer, "out is NULL") }
+        out.pointee = try Handles.with(state) { s in s.dtype.rawValue }
         return SWIFTADAM_OK
     }
 }
@@ -180,9 +195,9 @@ func stepFlags(_ flags: UInt32) throws(AdamError) -> Bool {
 
 func outcomeCode(_ o: StepOutcome) -> Int32 { o == .applied ? SWIFTADAM_OK : SWIFTADAM_STEP_SKIPPED }
 
-@_cdecl("swiftadam_step")
-public func c_step(_ state: OpaquePointer?, _ params: UnsafePointer<UnsafeMutablePointer<Float>?>?,
-                   _ grads: UnsafePointer<UnsafePointer<Float>?>?, _ n: Int, _ flags: UInt32) -> Int32 {
+/// swiftadam_step and swiftadam_step_f64; T is the entry point's element type.
+func stepEntry<T: AdamElement>(_ state: OpaquePointer?, _ params: UnsafePointer<UnsafeMutablePointer<T>?>?,
+                               _ grads: UnsafePointer<UnsafePointer<T>?>?, _ n: Int, _ flags: UInt32) -> Int32 {
     boundary { () throws(AdamError) in
         guard let params else { throw AdamError(.nullPointer, "params is NULL") }
         guard let grads else { throw AdamError(.nullPointer, "grads is NULL") }
@@ -194,9 +209,9 @@ public func c_step(_ state: OpaquePointer?, _ params: UnsafePointer<UnsafeMutabl
     }
 }
 
-@_cdecl("swiftadam_step_tensor")
-public func c_step_tensor(_ state: OpaquePointer?, _ param: UnsafeMutablePointer<Float>?,
-                          _ grad: UnsafePointer<Float>?, _ length: Int, _ flags: UInt32) -> Int32 {
+/// swiftadam_step_tensor and swiftadam_step_tensor_f64.
+func stepTensorEntry<T: AdamElement>(_ state: OpaquePointer?, _ param: UnsafeMutablePointer<T>?,
+                                     _ grad: UnsafePointer<T>?, _ length: Int, _ flags: UInt32) -> Int32 {
     boundary { () throws(AdamError) in
         guard param != nil else { throw AdamError(.nullPointer, "param is NULL") }
         guard grad != nil else { throw AdamError(.nullPointer, "grad is NULL") }
@@ -204,8 +219,10 @@ public func c_step_tensor(_ state: OpaquePointer?, _ param: UnsafeMutablePointer
         var p = param
         var g = grad
         let o = try Handles.with(state) { (s) throws(AdamError) in
+            let name = T.self == Double.self ? "swiftadam_step_tensor_f64" : "swiftadam_step_tensor"
+            try s.checkDType(T.self, name)
             if s.count != 1 {
-                throw AdamError(.sizeMismatch, "swiftadam_step_tensor needs a state of 1 tensor, this one has \(s.count) (use swiftadam_step)")
+                throw AdamError(.sizeMismatch, "\(name) needs a state of 1 tensor, this one has \(s.count) (use swiftadam_step)")
             }
             if s.lengths[0] != length {
                 throw AdamError(.sizeMismatch, "length must equal the tensor's \(s.lengths[0]), got \(UInt(bitPattern: length))")
@@ -216,6 +233,30 @@ public func c_step_tensor(_ state: OpaquePointer?, _ param: UnsafeMutablePointer
     }
 }
 
+@_cdecl("swiftadam_step")
+public func c_step(_ state: OpaquePointer?, _ params: UnsafePointer<UnsafeMutablePointer<Float>?>?,
+                   _ grads: UnsafePointer<UnsafePointer<Float>?>?, _ n: Int, _ flags: UInt32) -> Int32 {
+    stepEntry(state, params, grads, n, flags)
+}
+
+@_cdecl("swiftadam_step_f64")
+public func c_step_f64(_ state: OpaquePointer?, _ params: UnsafePointer<UnsafeMutablePointer<Double>?>?,
+                       _ grads: UnsafePointer<UnsafePointer<Double>?>?, _ n: Int, _ flags: UInt32) -> Int32 {
+    stepEntry(state, params, grads, n, flags)
+}
+
+@_cdecl("swiftadam_step_tensor")
+public func c_step_tensor(_ state: OpaquePointer?, _ param: UnsafeMutablePointer<Float>?,
+                          _ grad: UnsafePointer<Float>?, _ length: Int, _ flags: UInt32) -> Int32 {
+    stepTensorEntry(state, param, grad, length, flags)
+}
+
+@_cdecl("swiftadam_step_tensor_f64")
+public func c_step_tensor_f64(_ state: OpaquePointer?, _ param: UnsafeMutablePointer<Double>?,
+                              _ grad: UnsafePointer<Double>?, _ length: Int, _ flags: UInt32) -> Int32 {
+    stepTensorEntry(state, param, grad, length, flags)
+}
+
 func moment(_ which: Int32) throws(AdamError) -> Moment {
     guard let m = Moment(rawValue: Int(which)) else {
         throw AdamError(.invalidArgument, "which must be SWIFTADAM_MOMENT_EXP_AVG (0), _EXP_AVG_SQ (1) or _MAX_EXP_AVG_SQ (2), got \(which)")
@@ -223,9 +264,9 @@ func moment(_ which: Int32) throws(AdamError) -> Moment {
     return m
 }
 
-@_cdecl("swiftadam_get_moment")
-public func c_get_moment(_ state: OpaquePointer?, _ index: Int, _ which: Int32,
-                         _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
+/// swiftadam_get_moment and swiftadam_get_moment_f64.
+func getMomentEntry<T: AdamElement>(_ state: OpaquePointer?, _ index: Int, _ which: Int32,
+                                    _ out: UnsafeMutablePointer<T>?, _ capacity: Int) -> Int32 {
     boundary { () throws(AdamError) in
         guard let out else { throw AdamError(.nullPointer, "out is NULL") }
         let m = try moment(which)
@@ -235,15 +276,39 @@ public func c_get_moment(_ state: OpaquePointer?, _ index: Int, _ which: Int32,
     }
 }
 
-@_cdecl("swiftadam_set_moment")
-public func c_set_moment(_ state: OpaquePointer?, _ index: Int, _ which: Int32,
-                         _ input: UnsafePointer<Float>?, _ count: Int) -> Int32 {
+/// swiftadam_set_moment and swiftadam_set_moment_f64.
+func setMomentEntry<T: AdamElement>(_ state: OpaquePointer?, _ index: Int, _ which: Int32,
+                                    _ input: UnsafePointer<T>?, _ count: Int) -> Int32 {
     boundary { () throws(AdamError) in
         guard let input else { throw AdamError(.nullPointer, "in is NULL") }
         let m = try moment(which)
         try Handles.with(state) { (s) throws(AdamError) in try s.setMoment(m, index, from: input, count: count) }
         return SWIFTADAM_OK
     }
+}
+
+@_cdecl("swiftadam_get_moment")
+public func c_get_moment(_ state: OpaquePointer?, _ index: Int, _ which: Int32,
+                         _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
+    getMomentEntry(state, index, which, out, capacity)
+}
+
+@_cdecl("swiftadam_get_moment_f64")
+public func c_get_moment_f64(_ state: OpaquePointer?, _ index: Int, _ which: Int32,
+                             _ out: UnsafeMutablePointer<Double>?, _ capacity: Int) -> Int32 {
+    getMomentEntry(state, index, which, out, capacity)
+}
+
+@_cdecl("swiftadam_set_moment")
+public func c_set_moment(_ state: OpaquePointer?, _ index: Int, _ which: Int32,
+                         _ input: UnsafePointer<Float>?, _ count: Int) -> Int32 {
+    setMomentEntry(state, index, which, input, count)
+}
+
+@_cdecl("swiftadam_set_moment_f64")
+public func c_set_moment_f64(_ state: OpaquePointer?, _ index: Int, _ which: Int32,
+                             _ input: UnsafePointer<Double>?, _ count: Int) -> Int32 {
+    setMomentEntry(state, index, which, input, count)
 }
 
 @_cdecl("swiftadam_serialized_size")

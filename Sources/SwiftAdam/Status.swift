@@ -19,6 +19,7 @@ extension AdamError.Kind {
         case .checksum: return SWIFTADAM_ERR_CHECKSUM
         case .corrupt: return SWIFTADAM_ERR_CORRUPT
         case .unsupported: return SWIFTADAM_ERR_UNSUPPORTED
+        case .dtypeMismatch: return SWIFTADAM_ERR_DTYPE_MISMATCH
         }
     }
 }
@@ -43,6 +44,7 @@ enum StatusText {
             (SWIFTADAM_ERR_CHECKSUM, "SWIFTADAM_ERR_CHECKSUM", "checkpoint checksum mismatch"),
             (SWIFTADAM_ERR_CORRUPT, "SWIFTADAM_ERR_CORRUPT", "checkpoint truncated or inconsistent"),
             (SWIFTADAM_ERR_UNSUPPORTED, "SWIFTADAM_ERR_UNSUPPORTED", "unsupported flag or config field"),
+            (SWIFTADAM_ERR_DTYPE_MISMATCH, "SWIFTADAM_ERR_DTYPE_MISMATCH", "entry point dtype differs from the state's"),
         ]
         var t: [Int32: (name: UnsafePointer<CChar>, text: UnsafePointer<CChar>)] = [:]
         for (code, name, text) in rows { t[code] = (cString(name), cString(text)) }

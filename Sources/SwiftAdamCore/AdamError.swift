@@ -4,7 +4,7 @@ public struct AdamError: Error, CustomStringConvertible {
     public enum Kind: Sendable {
         case nullPointer, invalidHandle, invalidArgument, sizeMismatch, overflow
         case outOfMemory, bufferTooSmall, busy, io, badMagic, unsupportedVersion
-        case checksum, corrupt, unsupported
+        case checksum, corrupt, unsupported, dtypeMismatch
     }
     public let kind: Kind
     public let message: String
@@ -28,10 +28,4 @@ func checkedMul(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws(Ad
     let (r, o) = a.multipliedReportingOverflow(by: b)
     if o { throw AdamError(.overflow, "\(what()) overflows") }
     return r
-}
-
-/// Round up to a multiple of 16 floats (64 bytes), overflow-checked.
-@inline(__always)
-func paddedFloats(_ n: Int) throws(AdamError) -> Int {
-    try checkedAdd(n, 15, "tensor length \(n) + padding") & ~15
 }

@@ -1,3 +1,5 @@
+import AdamKernelBase
+
 /// The moments of one tensor group, and how they are laid out.
 public enum Moment: Int, Sendable, CaseIterable {
     case expAvg = 0, expAvgSq = 1, maxExpAvgSq = 2
@@ -10,16 +12,19 @@ public enum Moment: Int, Sendable, CaseIterable {
     }
 }
 
-/// Optimizer state for one group of float32 tensors (torch's param group).
+/// Optimizer state for one group of float32 or float64 tensors (torch's param group).
 /// All memory is allocated in `init` and never reallocated: m, v and (amsgrad) vmax
-/// live in one arena, each tensor's slice starting on a 64-byte boundary; lengths,
-/// offsets and steps live in one table. Both are allocated fallibly (their sizes are the
-/// caller's): running out of memory is an error, never a trap.
+/// live in one arena of the state's dtype, each tensor's slice starting on a 64-byte
+/// boundary; lengths, offsets (in elements) and steps live in one table. Both are
+/// allocated fallibly (their sizes are the caller's): running out of memory is an error,
+/// never a trap.
 public final class AdamState {
     let table: TensorTable
-    /// Floats per moment region (sum of padded lengths).
-    let regionFloats: Int
-    let storage: AlignedFloats
+    /// The element type of the tensors and of the moments.
+    public let dtype: DType
+    /// Elements per moment region (sum of padded lengths).
+    let regionElements: Int
+    let storage: AlignedStorage
     public internal(set) var hyper: Hyperparameters
     /// 0 = default (SWIFTADAM_NUM_THREADS or available cores).
     public var requestedThreads: Int = 0
@@ -29,7 +34,8 @@ public final class AdamState {
 
     /// A zeroed state for tensors of these lengths (read once: the caller's memory may
     /// change under us, the table is what counts).
-    public convenience init<C: Collection>(lengths: C, hyper: Hyperparameters) throws(AdamError) where C.Element == Int {
+    public convenience init<C: Collection>(lengths: C, hyper: Hyperparameters,
+                                           dtype: DType = .float32) throws(AdamError) where C.Element == Int {
         if lengths.isEmpty {
             throw AdamError(.invalidArgument, "num_tensors must be >= 1, got 0")
         }
@@ -40,11 +46,11 @@ public final class AdamState {
             table.lengths[i] = n
             i += 1
         }
-        try self.init(table: table, hyper: hyper)
+        try self.init(table: table, hyper: hyper, dtype: dtype)
     }
 
     /// A zeroed state over a filled-in table (lengths and steps set; offsets computed here).
-    init(table: TensorTable, hyper: Hyperparameters) throws(AdamError) {
+    init(table: TensorTable, hyper: Hyperparameters, dtype: DType) throws(AdamError) {
         if table.count == 0 {
             throw AdamError(.invalidArgument, "num_tensors must be >= 1, got 0")
         }
@@ -54,14 +60,19 @@ public final class AdamState {
             let n = table.lengths[i]
             if n < 0 { throw AdamError(.overflow, "lengths[\(i)] = \(UInt(bitPattern: n)) does not fit in a signed size") }
             table.offsets[i] = total
-            total = try checkedAdd(total, try paddedFloats(n), "total state size at lengths[\(i)] = \(n)")
+            total = try checkedAdd(total, try paddedElements(n, dtype), "total state size at lengths[\(i)] = \(n)")
         }
         let regions = hyper.flags.contains(.amsgrad) ? 3 : 2
-        let all = try checkedMul(total, regions, "state of \(total) floats x \(regions) moments")
-        _ = try checkedMul(all, MemoryLayout<Float>.stride, "state of \(all) floats")
-        storage = try AlignedFloats(count: all)
+        let all = try checkedMul(total, regions, "state of \(total) elements x \(regions) moments")
+        let bytes = try checkedMul(all, dtype.elementBytes, "state of \(all) \(dtype.name) elements")
+        storage = try AlignedStorage(bytes: bytes)
+        switch dtype {
+        case .float32: storage.raw.bindMemory(to: Float.self, capacity: all)
+        case .float64: storage.raw.bindMemory(to: Double.self, capacity: all)
+        }
         self.table = table
-        regionFloats = total
+        self.dtype = dtype
+        regionElements = total
         self.hyper = hyper
     }
 
@@ -78,9 +89,15 @@ public final class AdamState {
     /// Base of moment `which` of tensor `i`; nil for vmax without amsgrad.
     /// `i` must be a valid index (callers check with `checkIndex`).
     @inline(__always)
-    func pointer(_ which: Moment, _ i: Int) -> UnsafeMutablePointer<Float>? {
+    func rawPointer(_ which: Moment, _ i: Int) -> UnsafeMutableRawPointer? {
         if which == .maxExpAvgSq && !amsgrad { return nil }
-        return storage.base + which.rawValue * regionFloats + table.offsets[i]
+        return storage.raw + (which.rawValue * regionElements + table.offsets[i]) * dtype.elementBytes
+    }
+
+    /// rawPointer as T; T must be the state's dtype (callers check with `checkDType`).
+    @inline(__always)
+    func pointer<T: AdamElement>(_ which: Moment, _ i: Int, _: T.Type) -> UnsafeMutablePointer<T>? {
+        rawPointer(which, i)?.assumingMemoryBound(to: T.self)
     }
 
     public func checkIndex(_ i: Int) throws(AdamError) {
@@ -110,27 +127,32 @@ public final class AdamState {
         table.steps[i] = step
     }
 
-    public func copyMoment(_ which: Moment, _ i: Int, to out: UnsafeMutablePointer<Float>, capacity: Int) throws(AdamError) {
+    public func copyMoment<T: AdamElement>(_ which: Moment, _ i: Int, to out: UnsafeMutablePointer<T>,
+                                           capacity: Int) throws(AdamError) {
+        try checkDType(T.self, "get_moment" + (T.self == Double.self ? "_f64" : ""))
         try checkIndex(i)
-        guard let src = pointer(which, i) else {
+        guard let src = rawPointer(which, i) else {
             throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
         }
         let n = table.lengths[i]
         if capacity < n {
             throw AdamError(.bufferTooSmall, "capacity must be >= tensor \(i)'s length \(n), got \(capacity)")
         }
-        out.update(from: src, count: n)
+        // Raw bytes: a generic typed copy would run element by element when unspecialised.
+        UnsafeMutableRawPointer(out).copyMemory(from: src, byteCount: n * dtype.elementBytes)
     }
 
-    public func setMoment(_ which: Moment, _ i: Int, from src: UnsafePointer<Float>, count: Int) throws(AdamError) {
+    public func setMoment<T: AdamElement>(_ which: Moment, _ i: Int, from src: UnsafePointer<T>,
+                                          count: Int) throws(AdamError) {
+        try checkDType(T.self, "set_moment" + (T.self == Double.self ? "_f64" : ""))
         try checkIndex(i)
-        guard let dst = pointer(which, i) else {
+        guard let dst = rawPointer(which, i) else {
             throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
         }
         let n = table.lengths[i]
         if count != n {
             throw AdamError(.sizeMismatch, "count must equal tensor \(i)'s length \(n), got \(UInt(bitPattern: count))")
         }
-        dst.update(from: src, count: n)
+        dst.copyMemory(from: src, byteCount: n * dtype.elementBytes)
     }
 }

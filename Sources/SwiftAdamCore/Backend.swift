@@ -49,28 +49,15 @@ public enum Backend: String, CaseIterable, Sendable {
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
 
-    @inline(__always)
-    func update(p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
-                v: UnsafeMutablePointer<Float>, vmax: UnsafeMutablePointer<Float>?, count: Int, s: KernelScalars) {
+    /// This path's kernel table (one entry per dtype), built in the module compiled for it.
+    public var kernels: AdamKernels {
         switch self {
         #if arch(x86_64)
-        case .avx2: adamUpdateAVX2(p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
-        case .sse2: adamUpdateSSE2(p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
+        case .avx2: return avx2Kernels
+        case .sse2: return sse2Kernels
         #endif
-        case .simd: adamUpdatePortable(p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
-        default: adamUpdateScalar(p: p, g: g, m: m, v: v, vmax: vmax, count: count, s: s)
-        }
-    }
-
-    @inline(__always)
-    func allFinite(_ g: UnsafePointer<Float>, count: Int) -> Bool {
-        switch self {
-        #if arch(x86_64)
-        case .avx2: return allFiniteAVX2(g, count: count)
-        case .sse2: return allFiniteSSE2(g, count: count)
-        #endif
-        case .simd: return allFinitePortable(g, count: count)
-        default: return allFiniteScalar(g, count: count)
+        case .simd: return portableKernels
+        default: return scalarKernels
         }
     }
 }

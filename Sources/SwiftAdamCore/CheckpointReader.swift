@@ -22,8 +22,11 @@ struct MemorySource: ByteSource {
     }
 }
 
+import AdamKernelBase
+
 extension AdamState {
-    /// Parse a checkpoint. Order of checks: magic, version, declared size == actual size,
+    /// Parse a checkpoint. Order of checks: magic, version (and for version 2 its dtype and
+    /// flavour), declared size == actual size,
     /// header layout, every length against the bytes present (overflow-checked),
     /// hyperparameters, expected shapes; only then the state is allocated (its size is
     /// bounded by the input's), the data read, padding checked zero, and the CRC compared.
@@ -49,11 +52,12 @@ extension AdamState {
         if total < Format.minimumFileBytes {
             throw AdamError(.corrupt, "truncated: \(total) bytes, a checkpoint has at least \(Format.minimumFileBytes)")
         }
-        var r = HeaderReader(try take(Format.fixedHeaderBytes - Format.magic.count))
+        var r = HeaderReader(try take(Format.fixedHeaderBytes(version: 1) - Format.magic.count))
         let version = r.u32()
-        if version != Format.version {
-            throw AdamError(.unsupportedVersion, "format version \(version) is not supported (this library reads version \(Format.version))")
+        if !Format.versions.contains(version) {
+            throw AdamError(.unsupportedVersion, "format version \(version) is not supported (this library reads versions \(Format.versions.lowerBound)...\(Format.versions.upperBound))")
         }
+        let fixedHeaderBytes = Format.fixedHeaderBytes(version: version)
         let headerBytes = UInt64(r.u32())
         let fileBytes = r.u64()
         if fileBytes != UInt64(total) {
@@ -61,18 +65,35 @@ extension AdamState {
             throw AdamError(.corrupt, "\(what): header declares \(fileBytes) bytes, input has \(total)")
         }
         let n64 = r.u64()
-        let maxTensors = (total - Format.fixedHeaderBytes - Format.trailerBytes) / Format.tableEntryBytes
+        let maxTensors = max(0, total - fixedHeaderBytes - Format.trailerBytes) / Format.tableEntryBytes
         if n64 == 0 || n64 > UInt64(maxTensors) {
             throw AdamError(.corrupt, "num_tensors \(n64) is impossible for a \(total)-byte checkpoint (1...\(maxTensors))")
         }
         let n = Int(n64)
-        if headerBytes != UInt64(try Format.headerBytes(tensors: n)) {
-            throw AdamError(.corrupt, "header size \(headerBytes) does not match \(n) tensors (expected \(try Format.headerBytes(tensors: n)))")
+        if headerBytes != UInt64(try Format.headerBytes(tensors: n, version: version)) {
+            throw AdamError(.corrupt, "header size \(headerBytes) does not match \(n) tensors (expected \(try Format.headerBytes(tensors: n, version: version)))")
         }
         let flags = Hyperparameters.Flags(rawValue: r.u32())
         let reserved = r.u32()
         if reserved != 0 { throw AdamError(.corrupt, "reserved header field is \(reserved), expected 0") }
-        let hyper = Hyperparameters(lr: r.f64(), beta1: r.f64(), beta2: r.f64(), eps: r.f64(), weightDecay: r.f64(), flags: flags)
+        var hyper = Hyperparameters(lr: r.f64(), beta1: r.f64(), beta2: r.f64(), eps: r.f64(), weightDecay: r.f64(), flags: flags)
+        var dtype = DType.float32
+        if version >= 2 {
+            var x = HeaderReader(try take(fixedHeaderBytes - Format.fixedHeaderBytes(version: 1)))
+            let dtypeCode = x.u32(), flavorCode = x.u32(), reserved2 = x.u64()
+            guard let d = DType(rawValue: dtypeCode) else {
+                throw AdamError(.unsupported, "dtype code \(dtypeCode) is not one this library knows (0 float32, 1 float64)")
+            }
+            guard let f = AdamFlavor(rawValue: flavorCode) else {
+                throw AdamError(.unsupported, "flavor code \(flavorCode) is not one this library knows (0 torch, 1 keras)")
+            }
+            if reserved2 != 0 { throw AdamError(.corrupt, "reserved version-2 header field is \(reserved2), expected 0") }
+            if Format.version(dtype: d, flavor: f) != version {
+                throw AdamError(.corrupt, "a \(d.name) \(f) state is written as version \(Format.version(dtype: d, flavor: f)), not \(version)")
+            }
+            dtype = d
+            hyper.flavor = f
+        }
         // Straight into the new state's own table, which is allocated fallibly.
         let table = try TensorTable(count: n)
         var i = 0
@@ -95,7 +116,7 @@ extension AdamState {
         let lengths = UnsafeBufferPointer(start: table.lengths, count: n)
         try hyper.validate()
         let regions = hyper.flags.contains(.amsgrad) ? 3 : 2
-        let expectedSize = try Format.fileBytes(lengths: lengths, regions: regions)
+        let expectedSize = try Format.fileBytes(lengths: lengths, regions: regions, dtype: dtype, version: version)
         if expectedSize != total {
             throw AdamError(.corrupt, "tensor lengths need \(expectedSize) bytes, checkpoint has \(total)")
         }
@@ -107,16 +128,16 @@ extension AdamState {
                 throw AdamError(.sizeMismatch, "tensor \(i): checkpoint has \(lengths[i]) elements, caller's tensor has \(expected[i])")
             }
         }
-        let tablePad = try take(Int(headerBytes) - Format.fixedHeaderBytes - n * Format.tableEntryBytes)
+        let tablePad = try take(Int(headerBytes) - fixedHeaderBytes - n * Format.tableEntryBytes)
         if tablePad.contains(where: { $0 != 0 }) { throw AdamError(.corrupt, "non-zero padding after the tensor table") }
 
-        let state = try AdamState(table: table, hyper: hyper)
+        let state = try AdamState(table: table, hyper: hyper, dtype: dtype)
         let moments: [Moment] = regions == 3 ? [.expAvg, .expAvgSq, .maxExpAvgSq] : [.expAvg, .expAvgSq]
         for i in 0..<n {
-            let bytes = lengths[i] * MemoryLayout<Float>.stride
-            let pad = try paddedFloats(lengths[i]) * MemoryLayout<Float>.stride - bytes
+            let bytes = lengths[i] * dtype.elementBytes
+            let pad = try paddedElements(lengths[i], dtype) * dtype.elementBytes - bytes
             for which in moments {
-                if let p = state.pointer(which, i) {
+                if let p = state.rawPointer(which, i) {
                     let dst = UnsafeMutableRawBufferPointer(start: p, count: bytes)
                     try src.read(into: dst)
                     crc.update(UnsafeRawBufferPointer(dst))

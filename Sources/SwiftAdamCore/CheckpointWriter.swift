@@ -32,13 +32,17 @@ private let zeroPad = [UInt8](repeating: 0, count: Format.alignment)
 extension AdamState {
     /// Exact size of the checkpoint of this state.
     public func serializedSize() throws(AdamError) -> Int {
-        try Format.fileBytes(lengths: lengths, regions: amsgrad ? 3 : 2)
+        try Format.fileBytes(lengths: lengths, regions: amsgrad ? 3 : 2, dtype: dtype, version: formatVersion)
     }
+
+    /// The checkpoint version this state is written in (Format.version).
+    var formatVersion: UInt32 { Format.version(dtype: dtype, flavor: hyper.flavor) }
 
     /// Stream the checkpoint (docs/FORMAT.md) into `sink`, CRC-32C accumulated as written.
     func encode<S: ByteSink>(into sink: inout S) throws(AdamError) {
         let fileBytes = try serializedSize()
-        let headerBytes = try Format.headerBytes(tensors: count)
+        let version = formatVersion
+        let headerBytes = try Format.headerBytes(tensors: count, version: version)
         var crc = CRC32C()
         func put(_ b: UnsafeRawBufferPointer) throws(AdamError) {
             crc.update(b)
@@ -46,7 +50,7 @@ extension AdamState {
         }
         var h = HeaderBuilder()
         h.bytes.append(contentsOf: Format.magic)
-        h.u32(Format.version)
+        h.u32(version)
         h.u32(UInt32(headerBytes))
         h.u64(UInt64(fileBytes))
         h.u64(UInt64(count))
@@ -57,6 +61,11 @@ extension AdamState {
         h.f64(hyper.beta2)
         h.f64(hyper.eps)
         h.f64(hyper.weightDecay)
+        if version >= 2 {
+            h.u32(dtype.rawValue)
+            h.u32(hyper.flavor.rawValue)
+            h.u64(0)
+        }
         try withBytes(h.bytes) { (b) throws(AdamError) in try put(b) }
         var i = 0
         while i < count {
@@ -69,15 +78,15 @@ extension AdamState {
             try withBytes(t.bytes) { (b) throws(AdamError) in try put(b) }
             i += Format.tableChunkEntries
         }
-        let tablePad = headerBytes - Format.fixedHeaderBytes - count * Format.tableEntryBytes
+        let tablePad = headerBytes - Format.fixedHeaderBytes(version: version) - count * Format.tableEntryBytes
         try withBytes(zeroPad) { (z) throws(AdamError) in try put(UnsafeRawBufferPointer(rebasing: z[0..<tablePad])) }
         let moments: [Moment] = amsgrad ? [.expAvg, .expAvgSq, .maxExpAvgSq] : [.expAvg, .expAvgSq]
         for i in 0..<count {
             let n = table.lengths[i]
-            let pad = (try paddedFloats(n) - n) * MemoryLayout<Float>.stride
+            let pad = (try paddedElements(n, dtype) - n) * dtype.elementBytes
             for which in moments {
-                if let p = pointer(which, i) {
-                    try put(UnsafeRawBufferPointer(start: p, count: n * MemoryLayout<Float>.stride))
+                if let p = rawPointer(which, i) {
+                    try put(UnsafeRawBufferPointer(start: p, count: n * dtype.elementBytes))
                 }
                 try withBytes(zeroPad) { (z) throws(AdamError) in try put(UnsafeRawBufferPointer(rebasing: z[0..<pad])) }
             }

@@ -1,3 +1,5 @@
+import AdamKernelBase
+
 /// Hyperparameters of one group, with torch.optim.Adam's defaults.
 public struct Hyperparameters: Equatable, Sendable {
     public struct Flags: OptionSet, Equatable, Sendable {
@@ -17,17 +19,20 @@ public struct Hyperparameters: Equatable, Sendable {
     public var eps: Double = 1e-8
     public var weightDecay: Double = 0
     public var flags: Flags = []
+    /// Whose formula the step computes (AdamKernelBase/AdamUpdate.swift).
+    public var flavor: AdamFlavor = .torch
 
     public init() {}
 
     public init(lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double,
-                flags: Flags) {
+                flags: Flags, flavor: AdamFlavor = .torch) {
         self.lr = lr
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
         self.weightDecay = weightDecay
         self.flags = flags
+        self.flavor = flavor
     }
 
     /// Throws naming the first bad field, in torch's words plus the accepted range.

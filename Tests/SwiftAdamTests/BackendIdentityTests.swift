@@ -44,7 +44,7 @@ final class BackendIdentityTests: XCTestCase {
         for opt in Options.all {
             for variant in variants {
                 let h = opt.hyper(lr: 1e-2, beta1: variant.beta1, eps: variant.eps, weightDecay: 0.1)
-                let s = KernelScalars(lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, weightDecay: h.weightDecay,
+                let s = KernelScalars<Float>(lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, weightDecay: h.weightDecay,
                                       amsgrad: opt.amsgrad, decoupled: opt.decay == .decoupled, maximize: opt.maximize,
                                       biasCorrection: opt.biasCorrection, t: variant.t)
                 for n in lengths {
@@ -96,7 +96,7 @@ final class BackendIdentityTests: XCTestCase {
         let p: [Float] = (0..<n).map { $0 % 2 == 0 ? 0 : -0.0 }
         let v = [Float](repeating: 0, count: n)
         for beta1 in [0.9, 0.0] {
-            let s = KernelScalars(lr: 1e-3, beta1: beta1, beta2: 0.999, eps: 1e-8, weightDecay: 0, amsgrad: false,
+            let s = KernelScalars<Float>(lr: 1e-3, beta1: beta1, beta2: 0.999, eps: 1e-8, weightDecay: 0, amsgrad: false,
                                   decoupled: false, maximize: true, biasCorrection: true, t: 1)
             var results: [(Backend, [[Float]])] = []
             for b in Backend.supported {

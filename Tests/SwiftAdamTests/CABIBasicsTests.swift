@@ -17,9 +17,10 @@ final class CABIBasicsTests: XCTestCase {
             (SWIFTADAM_ERR_IO, "SWIFTADAM_ERR_IO"), (SWIFTADAM_ERR_BAD_MAGIC, "SWIFTADAM_ERR_BAD_MAGIC"),
             (SWIFTADAM_ERR_UNSUPPORTED_VERSION, "SWIFTADAM_ERR_UNSUPPORTED_VERSION"), (SWIFTADAM_ERR_CHECKSUM, "SWIFTADAM_ERR_CHECKSUM"),
             (SWIFTADAM_ERR_CORRUPT, "SWIFTADAM_ERR_CORRUPT"), (SWIFTADAM_ERR_UNSUPPORTED, "SWIFTADAM_ERR_UNSUPPORTED"),
+            (SWIFTADAM_ERR_DTYPE_MISMATCH, "SWIFTADAM_ERR_DTYPE_MISMATCH"),
         ]
         XCTAssertEqual(Set(codes.map(\.0)).count, codes.count, "status codes must be distinct")
-        XCTAssertEqual(codes.map(\.0), [0, 1, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14], "codes are stable")
+        XCTAssertEqual(codes.map(\.0), [0, 1, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15], "codes are stable")
         var texts = Set<String>()
         for (code, name) in codes {
             XCTAssertEqual(statusName(code), name)
@@ -28,7 +29,7 @@ final class CABIBasicsTests: XCTestCase {
             texts.insert(text)
         }
         XCTAssertEqual(texts.count, codes.count, "status descriptions must be distinct")
-        for unknown: Int32 in [2, -15, 12345, .min, .max] {
+        for unknown: Int32 in [2, -16, 12345, .min, .max] {
             XCTAssertEqual(statusName(unknown), "SWIFTADAM_UNKNOWN_STATUS")
             XCTAssertFalse(String(cString: swiftadam_status_string(unknown)).isEmpty)
         }

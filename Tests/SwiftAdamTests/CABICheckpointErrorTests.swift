@@ -60,8 +60,8 @@ final class CABICheckpointErrorTests: XCTestCase {
         bad[0] ^= 0xFF
         expectFailure(SWIFTADAM_ERR_BAD_MAGIC, mentions: ["not a SwiftAdam checkpoint"]) { swiftadam_deserialize(bad, bad.count, nil, 0, &out) }
         bad = bytes
-        bad[8] = 2
-        expectFailure(SWIFTADAM_ERR_UNSUPPORTED_VERSION, mentions: ["version 2"]) { swiftadam_deserialize(bad, bad.count, nil, 0, &out) }
+        bad[8] = 3
+        expectFailure(SWIFTADAM_ERR_UNSUPPORTED_VERSION, mentions: ["version 3"]) { swiftadam_deserialize(bad, bad.count, nil, 0, &out) }
         bad = bytes
         bad[bytes.count - 9] ^= 1    // the last padding byte of the data
         expectFailure(SWIFTADAM_ERR_CORRUPT, mentions: ["padding"]) { swiftadam_deserialize(bad, bad.count, nil, 0, &out) }

@@ -40,7 +40,7 @@ final class CABIConfigErrorTests: XCTestCase {
         XCTAssertEqual(c.flags, 0)
         XCTAssertEqual(c.reserved, 0)
         expectFailure(SWIFTADAM_ERR_NULL_POINTER, mentions: ["cfg"]) { swiftadam_config_init(nil, MemoryLayout<swiftadam_config>.size) }
-        for size in [0, 8, MemoryLayout<swiftadam_config>.size - 1] {
+        for size in [0, 8, v1ConfigSize - 1] {
             var untouched = swiftadam_config()
             untouched.lr = 42
             expectFailure(SWIFTADAM_ERR_INVALID_ARGUMENT, mentions: ["struct_size", "\(size)"]) { swiftadam_config_init(&untouched, size) }
@@ -106,7 +106,7 @@ final class CABIConfigErrorTests: XCTestCase {
             var c = defaultConfig(flags: flags | cFlagAmsgrad)
             expectFailure(SWIFTADAM_ERR_UNSUPPORTED, mentions: ["flag", String(flags, radix: 16)]) { swiftadam_create(one, 1, &c, &out) }
         }
-        for size in [0, 8, MemoryLayout<swiftadam_config>.size - 1, 4097, sizeMax] {
+        for size in [0, 8, v1ConfigSize - 1, 4097, sizeMax] {
             var c = defaultConfig()
             c.struct_size = size
             expectFailure(SWIFTADAM_ERR_INVALID_ARGUMENT, mentions: ["struct_size", "got \(UInt(bitPattern: size))"]) {

@@ -50,6 +50,15 @@ typedef struct {
     float qnan[LQ];
     float out[64];                               /* moment output */
     float in[64];                                /* moment input */
+    double dp0[L0], dp1[L1], dq[LQ];             /* float64 params (state D2, D1) */
+    double dg0[L0], dg1[L1], dgq[LQ], dgnan[L1];
+    double *dparams[2];
+    const double *dgrads[2], *dgrads_nan[2];
+    double dout[64], din[64];
+    uint32_t u32;                                /* get_dtype output */
+    size_t ckpt64_size;
+    unsigned char ckpt64[CKPT_MAX];              /* a valid checkpoint of D2 (format version 2) */
+    unsigned char ckpt64_bad[CKPT_MAX];
     swiftadam_config cfg;                        /* a valid config (S2's own) */
     swiftadam_config cfg_bad;                    /* prepared per case */
     swiftadam_config cfg_out;                    /* get_config output */
@@ -68,7 +77,7 @@ typedef struct {
 } Arena;
 
 static Arena A, A_before;
-static swiftadam_state *S2, *S1, *FREED, *STACK, *ONE, *MAXPTR, *INSIDE;
+static swiftadam_state *S2, *S1, *D2, *D1, *FREED, *STACK, *ONE, *MAXPTR, *INSIDE;
 static const unsigned char FILL = 0xA5;
 
 static void arena_reset(void) {
@@ -80,6 +89,10 @@ static void arena_reset(void) {
     memset(&A.ser, FILL, sizeof A.ser);
     memset(&A.sz, FILL, sizeof A.sz);
     memset(&A.u64, FILL, sizeof A.u64);
+    memset(&A.u32, FILL, sizeof A.u32);
+    memset(&A.dout, FILL, sizeof A.dout);
+    memcpy(A.ckpt64_bad, A.ckpt64, sizeof A.ckpt64);
+    for (int i = 0; i < 64; i++) A.din[i] = 0.25 * i - 3.0;
     memset(&A.st_out, FILL, sizeof A.st_out);
     A.cfg_bad = A.cfg;
     memcpy(A.ckpt_bad, A.ckpt, sizeof A.ckpt);
@@ -108,6 +121,13 @@ static void arena_init(void) {
     A.lens[0] = L0; A.lens[1] = L1; A.lens[2] = L1; A.lens[3] = 0;
     A.lens_bad[0] = L0; A.lens_bad[1] = L1 + 1; A.lens_bad[2] = 3;
     A.lens_zero[0] = 0;
+    for (int i = 0; i < L0; i++) { A.dp0[i] = A.p0[i]; A.dg0[i] = A.g0[i]; }
+    for (int i = 0; i < L1; i++) { A.dp1[i] = A.p1[i]; A.dg1[i] = A.g1[i]; A.dgnan[i] = A.g1[i]; }
+    for (int i = 0; i < LQ; i++) { A.dq[i] = A.q[i]; A.dgq[i] = A.gq[i]; }
+    A.dgnan[5] = NAN;
+    A.dparams[0] = A.dp0; A.dparams[1] = A.dp1;
+    A.dgrads[0] = A.dg0; A.dgrads[1] = A.dg1;
+    A.dgrads_nan[0] = A.dg0; A.dgrads_nan[1] = A.dgnan;
 }
 
 /* ---- snapshots of the states -------------------------------------------------------- */
@@ -290,6 +310,22 @@ static int32_t c_get_moment_null(const Case *c) { return swiftadam_get_moment(c-
 static int32_t c_set_moment(const Case *c) { return swiftadam_set_moment(c->h, c->a, (int32_t)c->w, A.in, c->b); }
 static int32_t c_set_moment_null(const Case *c) { return swiftadam_set_moment(c->h, 0, 0, NULL, L0); }
 
+/* float64 entry points and dtype queries */
+static int32_t c_get_dtype(const Case *c) { return swiftadam_get_dtype(c->h, &A.u32); }
+static int32_t c_get_dtype_null(const Case *c) { return swiftadam_get_dtype(c->h, NULL); }
+static int32_t c_step_f64(const Case *c) { return swiftadam_step_f64(c->h, A.dparams, A.dgrads, c->a, (uint32_t)c->w); }
+static int32_t c_step_f64_params_null(const Case *c) { return swiftadam_step_f64(c->h, NULL, A.dgrads, 2, 0); }
+static int32_t c_step_f64_grads_null(const Case *c) { return swiftadam_step_f64(c->h, A.dparams, NULL, 2, 0); }
+static int32_t c_step_f64_nan(const Case *c) { return swiftadam_step_f64(c->h, A.dparams, A.dgrads_nan, 2, SWIFTADAM_STEP_SKIP_NONFINITE); }
+static int32_t c_step_tensor_f64(const Case *c) { return swiftadam_step_tensor_f64(c->h, A.dq, A.dgq, c->a, (uint32_t)c->w); }
+static int32_t c_step_tensor_f64_param_null(const Case *c) { return swiftadam_step_tensor_f64(c->h, NULL, A.dgq, LQ, 0); }
+static int32_t c_step_tensor_f64_grad_null(const Case *c) { return swiftadam_step_tensor_f64(c->h, A.dq, NULL, LQ, 0); }
+static int32_t c_get_moment_f64(const Case *c) { return swiftadam_get_moment_f64(c->h, c->a, (int32_t)c->w, A.dout, c->b); }
+static int32_t c_get_moment_f64_null(const Case *c) { return swiftadam_get_moment_f64(c->h, 0, 0, NULL, 64); }
+static int32_t c_set_moment_f64(const Case *c) { return swiftadam_set_moment_f64(c->h, c->a, (int32_t)c->w, A.din, c->b); }
+static int32_t c_set_moment_f64_null(const Case *c) { return swiftadam_set_moment_f64(c->h, 0, 0, NULL, L0); }
+static int32_t c_deser64_bad(const Case *c) { (void)c; return swiftadam_deserialize(A.ckpt64_bad, A.ckpt64_size, NULL, 0, &A.st_out); }
+
 /* serialization */
 static int32_t c_serialized_size(const Case *c) { return swiftadam_serialized_size(c->h, &A.sz); }
 static int32_t c_serialized_size_null(const Case *c) { return swiftadam_serialized_size(c->h, NULL); }
@@ -337,6 +373,9 @@ static void prep_cfg_big(Case *c) {
 static void prep_lens(Case *c) { A.lens_huge[0] = c->a; A.lens_huge[1] = c->b; }
 static void prep_out_struct_size(Case *c) { A.big.c.struct_size = c->a; }
 static void prep_ckpt_byte(Case *c) { A.ckpt_bad[c->a] ^= (unsigned char)c->w; }
+static void prep_ckpt64_byte(Case *c) { A.ckpt64_bad[c->a] ^= (unsigned char)c->w; }
+static void prep_cfg_flavor(Case *c) { A.cfg_bad.flavor = (uint32_t)c->w; }
+static void prep_cfg_dtype(Case *c) { A.cfg_bad.dtype = (uint32_t)c->w; }
 
 /* ---- building the matrix ------------------------------------------------------------ */
 
@@ -365,7 +404,7 @@ static void build(void) {
     }
 
     /* 2. config_init */
-    size_t sizes_small[] = {0, 1, 8, sizeof(swiftadam_config) - 1, HUGE1};
+    size_t sizes_small[] = {0, 1, 8, offsetof(swiftadam_config, flavor) - 1, HUGE1};
     for (size_t k = 0; k < 5; k++) {
         addf(ERR, SWIFTADAM_ERR_NULL_POINTER, c_config_init_null, NULL, "config_init(NULL, %zu)", sizes_small[k])->a = sizes_small[k];
         addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_config_init_big, NULL, "config_init(cfg, struct_size=%zu)", sizes_small[k])->a = sizes_small[k];
@@ -418,7 +457,7 @@ static void build(void) {
             }
         }
     }
-    size_t ssz[] = {0, 8, sizeof(swiftadam_config) - 1, 4097, HUGE4, HUGE1};
+    size_t ssz[] = {0, 8, offsetof(swiftadam_config, flavor) - 1, 4097, HUGE4, HUGE1};
     for (size_t k = 0; k < 6; k++) {
         c = addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_create_cfg_bad, NULL, "create(cfg.struct_size=%zu)", ssz[k]);
         c->a = ssz[k]; with_prep(c, prep_cfg_struct_size);
@@ -466,6 +505,11 @@ static void build(void) {
         {"serialized_size", c_serialized_size, 0, 0, 0},
         {"serialize", c_serialize, CKPT_MAX, 0, 0},
         {"save", c_save, 0, 0, 0},
+        {"get_dtype", c_get_dtype, 0, 0, 0},
+        {"step_f64", c_step_f64, 2, 0, 0},
+        {"step_tensor_f64", c_step_tensor_f64, LQ, 0, 0},
+        {"get_moment_f64", c_get_moment_f64, 0, 64, 0},
+        {"set_moment_f64", c_set_moment_f64, 0, L0, 0},
     };
     for (size_t f = 0; f < sizeof hf / sizeof *hf; f++) {
         for (int k = 0; k < nbad; k++) {
@@ -493,7 +537,7 @@ static void build(void) {
     add("serialize(S2, written=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_serialize_written_null, S2);
     add("get_config(NULL, NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_get_config_null, NULL);
     add("serialize(stack-int, buf=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_serialize_buf_null, STACK);
-    size_t outsz[] = {0, 8, sizeof(swiftadam_config) - 1, HUGE1};
+    size_t outsz[] = {0, 8, offsetof(swiftadam_config, flavor) - 1, HUGE1};
     for (size_t k = 0; k < 4; k++) {
         c = addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_get_config_size, S2, "get_config(S2, out.struct_size=%zu)", outsz[k]);
         c->a = outsz[k]; with_prep(c, prep_out_struct_size);
@@ -683,6 +727,81 @@ static void build(void) {
         c->text = fq[k].path;
     }
     add("load(good, out=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_load_out_null, NULL);
+
+    /* 13. dtypes and flavours: D2 (float64 keras, {5, 17}) and D1 (float64 torch amsgrad, {7}) */
+    add("step(D2) float32 entry on float64", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_step, D2)->a = 2;
+    add("step_tensor(D1) float32 entry on float64", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_step_tensor, D1)->a = LQ;
+    c = add("get_moment(D2) float32 entry on float64", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_get_moment, D2); c->b = 64;
+    c = add("set_moment(D2) float32 entry on float64", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_set_moment, D2); c->b = L0;
+    add("step_f64(S2) float64 entry on float32", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_step_f64, S2)->a = 2;
+    add("step_tensor_f64(S1) float64 entry on float32", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_step_tensor_f64, S1)->a = LQ;
+    c = add("get_moment_f64(S2) float64 entry on float32", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_get_moment_f64, S2); c->b = 64;
+    c = add("set_moment_f64(S2) float64 entry on float32", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_set_moment_f64, S2); c->b = L0;
+    add("get_dtype(D2, NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_get_dtype_null, D2);
+    add("step_f64(D2, params=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_f64_params_null, D2);
+    add("step_f64(D2, grads=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_f64_grads_null, D2);
+    add("step_tensor_f64(D1, param=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_tensor_f64_param_null, D1);
+    add("step_tensor_f64(D1, grad=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_tensor_f64_grad_null, D1);
+    add("get_moment_f64(D2, out=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_get_moment_f64_null, D2);
+    add("set_moment_f64(D2, in=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_set_moment_f64_null, D2);
+    for (size_t k = 0; k < 5; k++) {
+        size_t n2 = badcnt[k] == 2 ? 3 : badcnt[k];
+        addf(ERR, SWIFTADAM_ERR_SIZE_MISMATCH, c_step_f64, D2, "step_f64(D2, num_tensors=%zu)", n2)->a = n2;
+    }
+    for (size_t k = 0; k < 6; k++)
+        addf(ERR, SWIFTADAM_ERR_SIZE_MISMATCH, c_step_tensor_f64, D1, "step_tensor_f64(D1, length=%zu)", badlen[k])->a = badlen[k];
+    addf(ERR, SWIFTADAM_ERR_SIZE_MISMATCH, c_step_tensor_f64, D2, "step_tensor_f64(D2 has 2 tensors)")->a = L0;
+    for (size_t k = 0; k < 4; k++) {
+        c = addf(ERR, SWIFTADAM_ERR_UNSUPPORTED, c_step_f64, D2, "step_f64(D2, step_flags=0x%x)", badsf[k]);
+        c->a = 2; c->w = badsf[k];
+    }
+    add("step_f64(D2, grad NaN, SKIP_NONFINITE)", NOCHANGE, SWIFTADAM_STEP_SKIPPED, c_step_f64_nan, D2);
+    for (size_t k = 0; k < 3; k++) {
+        c = addf(ERR, SWIFTADAM_ERR_BUFFER_TOO_SMALL, c_get_moment_f64, D2, "get_moment_f64(D2, 1, 0, capacity=%zu)", badcap[k]);
+        c->a = 1; c->b = badcap[k];
+    }
+    for (size_t k = 0; k < 6; k++) {
+        c = addf(ERR, SWIFTADAM_ERR_SIZE_MISMATCH, c_set_moment_f64, D2, "set_moment_f64(D2, 0, 0, count=%zu)", badcount[k]);
+        c->b = badcount[k];
+    }
+    for (size_t k = 0; k < 4; k++) {
+        c = addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_get_moment_f64, D2, "get_moment_f64(D2, index=%zu)", badidx[k]);
+        c->a = badidx[k]; c->b = 64;
+    }
+    c = add("get_moment_f64(D2, MAX_EXP_AVG_SQ without amsgrad)", ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_get_moment_f64, D2);
+    c->b = 64; c->w = SWIFTADAM_MOMENT_MAX_EXP_AVG_SQ;
+    uint32_t badcode[] = {2, 7, 1u << 31, 0xFFFFFFFFu};
+    for (size_t k = 0; k < 4; k++) {
+        c = addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_create_cfg_bad, NULL, "create(cfg.flavor=%u)", badcode[k]);
+        c->w = badcode[k]; with_prep(c, prep_cfg_flavor);
+        c = addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_create_cfg_bad, NULL, "create(cfg.dtype=%u)", badcode[k]);
+        c->w = badcode[k]; with_prep(c, prep_cfg_dtype);
+        c = addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_set_config_bad, S2, "set_config(S2, cfg.flavor=%u)", badcode[k]);
+        c->w = badcode[k]; with_prep(c, prep_cfg_flavor);
+    }
+    c = add("set_config(S2, dtype float32 -> float64)", ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_set_config_bad, S2);
+    c->w = SWIFTADAM_DTYPE_FLOAT64; with_prep(c, prep_cfg_dtype);
+    c = add("set_config(D2, dtype float64 -> float32)", ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_set_config_bad, D2);
+    c->w = SWIFTADAM_DTYPE_FLOAT32; with_prep(c, prep_cfg_dtype);
+    /* struct_size that cuts the dtype field in half: its bytes are unknown, must be zero */
+    size_t cut = offsetof(swiftadam_config, dtype) + 2;
+    c = addf(ERR, SWIFTADAM_ERR_UNSUPPORTED, c_create_cfg_big, NULL, "create(cfg size %zu, cut dtype byte set)", cut);
+    c->a = cut; c->w = (int64_t)cut - 1; with_prep(c, prep_cfg_big);
+    /* the version-2 checkpoint of D2 with one byte changed */
+    struct { size_t at; int64_t x; int32_t want; const char *what; } d2[] = {
+        {8, 0x01, SWIFTADAM_ERR_UNSUPPORTED_VERSION, "version 2->3"}, {8, 0x02, SWIFTADAM_ERR_UNSUPPORTED_VERSION, "version 2->0"},
+        {12, 0x40, SWIFTADAM_ERR_CORRUPT, "header_bytes"}, {80, 0x02, SWIFTADAM_ERR_UNSUPPORTED, "dtype 1->3"},
+        {83, 0x80, SWIFTADAM_ERR_UNSUPPORTED, "dtype high bit"}, {84, 0x02, SWIFTADAM_ERR_UNSUPPORTED, "flavor 1->3"},
+        {80, 0x01, SWIFTADAM_ERR_CORRUPT, "dtype float64->float32 (sizes)"}, {84, 0x01, SWIFTADAM_ERR_CHECKSUM, "flavor keras->torch"},
+        {88, 0x01, SWIFTADAM_ERR_CORRUPT, "reserved v2 field"}, {95, 0x80, SWIFTADAM_ERR_CORRUPT, "reserved v2 field high byte"},
+        {96, 0x01, SWIFTADAM_ERR_CORRUPT, "length 5->4"}, {128 + 44, 0x01, SWIFTADAM_ERR_CORRUPT, "data padding"},
+        {128 + 4, 0x01, SWIFTADAM_ERR_CHECKSUM, "moment bit"},
+    };
+    for (size_t k = 0; k < sizeof d2 / sizeof *d2; k++) {
+        c = addf(ERR, d2[k].want, c_deser64_bad, NULL, "deserialize(v2 byte %zu ^= 0x%llx: %s)", d2[k].at,
+                 (unsigned long long)d2[k].x, d2[k].what);
+        c->a = d2[k].at; c->w = d2[k].x; with_prep(c, prep_ckpt64_byte);
+    }
 }
 
 /* ---- running ------------------------------------------------------------------------ */
@@ -707,12 +826,12 @@ static void set_sentinel(void) {
 }
 
 static int run(Case *c, int verbose) {
-    static Snap s2a, s2b, s1a, s1b;
+    static Snap s2a, s2b, s1a, s1b, d2a, d2b, d1a, d1b;
     static char da[8192], db[8192];
     arena_reset();
     if (prep_of[c - cases]) prep_of[c - cases](c);
     memcpy(&A_before, &A, sizeof A);
-    snap(S2, &s2a); snap(S1, &s1a);
+    snap(S2, &s2a); snap(S1, &s1a); snap(D2, &d2a); snap(D1, &d1a);
     dir_signature(da, sizeof da);
     set_sentinel();
 
@@ -732,9 +851,11 @@ static int run(Case *c, int verbose) {
         else if (strcmp(msg, sentinel) == 0) { fail(c, "swiftadam_last_error() was not set by this call"); bad = 1; }
     }
     if (c->kind == ERR || c->kind == NOCHANGE || c->kind == PURE) {
-        snap(S2, &s2b); snap(S1, &s1b);
+        snap(S2, &s2b); snap(S1, &s1b); snap(D2, &d2b); snap(D1, &d1b);
         if (!same_snap(&s2a, &s2b)) { fail(c, "state S2 changed"); bad = 1; }
         if (!same_snap(&s1a, &s1b)) { fail(c, "state S1 changed"); bad = 1; }
+        if (!same_snap(&d2a, &d2b)) { fail(c, "state D2 changed"); bad = 1; }
+        if (!same_snap(&d1a, &d1b)) { fail(c, "state D1 changed"); bad = 1; }
         if (memcmp(&A, &A_before, sizeof A) != 0) {
             const unsigned char *x = (const unsigned char *)&A, *y = (const unsigned char *)&A_before;
             size_t at = 0;
@@ -772,6 +893,19 @@ static void setup(int *stack_int) {
         if (swiftadam_step_tensor(S1, A.q, A.gq, LQ, 0) != SWIFTADAM_OK) exit(2);
     }
     swiftadam_set_num_threads(S2, 3);
+    /* the float64 states exist before FREED is made: a new state may reuse a freed address */
+    swiftadam_config d = cfg;
+    d.dtype = SWIFTADAM_DTYPE_FLOAT64;
+    d.flavor = SWIFTADAM_FLAVOR_KERAS;
+    if (swiftadam_create(A.lens, 2, &d, &D2) != SWIFTADAM_OK) { fprintf(stderr, "create D2: %s\n", swiftadam_last_error()); exit(2); }
+    d.flavor = SWIFTADAM_FLAVOR_TORCH;
+    d.flags = SWIFTADAM_FLAG_AMSGRAD;
+    if (swiftadam_create(&lq, 1, &d, &D1) != SWIFTADAM_OK) exit(2);
+    for (int k = 0; k < 3; k++) {
+        if (swiftadam_step_f64(D2, A.dparams, A.dgrads, 2, 0) != SWIFTADAM_OK) exit(2);
+        if (swiftadam_step_tensor_f64(D1, A.dq, A.dgq, LQ, 0) != SWIFTADAM_OK) exit(2);
+    }
+    if (swiftadam_serialize(D2, A.ckpt64, sizeof A.ckpt64, &A.ckpt64_size) != SWIFTADAM_OK) exit(2);
     size_t three = 3;
     if (swiftadam_create(&three, 1, NULL, &FREED) != SWIFTADAM_OK || swiftadam_free(FREED) != SWIFTADAM_OK) exit(2);
     STACK = (swiftadam_state *)stack_int;
@@ -819,7 +953,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < ncases; i++) failed += run(&cases[i], verbose);
     /* the fixture states are still alive and usable */
     if (swiftadam_step(S2, A.params, A.grads, 2, 0) != SWIFTADAM_OK ||
-        swiftadam_free(S2) != SWIFTADAM_OK || swiftadam_free(S1) != SWIFTADAM_OK) {
+        swiftadam_step_f64(D2, A.dparams, A.dgrads, 2, 0) != SWIFTADAM_OK ||
+        swiftadam_free(S2) != SWIFTADAM_OK || swiftadam_free(S1) != SWIFTADAM_OK ||
+        swiftadam_free(D2) != SWIFTADAM_OK || swiftadam_free(D1) != SWIFTADAM_OK) {
         fprintf(stderr, "FAIL fixture states unusable after the matrix: %s\n", swiftadam_last_error());
         failed++;
     }

@@ -1,15 +1,16 @@
 /* libFuzzer target: a state built from the fuzz input -> serialize -> deserialize.
  *
- * The input is read as: tensor count, lengths, flags, five hyperparameters (each either a raw
- * float64, possibly invalid, or a raw value folded into the valid range), a step count per
- * tensor (sometimes above 2^53), the moments as raw float32 bit patterns (NaN payloads,
- * subnormals, -0 included), one bit position, one cut position, and gradients.
+ * The input is read as: tensor count, lengths, flags (low 4 bits; bit 4: float64 state,
+ * bit 5: keras flavour), five hyperparameters (each either a raw float64, possibly invalid,
+ * or a raw value folded into the valid range), a step count per tensor (sometimes above
+ * 2^53), the moments as raw bit patterns of the dtype (NaN payloads, subnormals, -0
+ * included), one bit position, one cut position, and gradients.
  * Properties (violation -> abort(), reported by libFuzzer as a crash):
  *   - create accepts the config exactly when our own reading of the documented ranges does;
  *     set_tensor_step accepts exactly the steps <= 2^53;
  *   - serializing twice gives identical bytes, of the announced size;
  *   - bytes -> state -> bytes reproduces the bytes; the state read back has bit-identical
- *     hyperparameters, lengths, steps and moments;
+ *     hyperparameters, flavour, dtype, lengths, steps and moments;
  *   - every single-bit flip and every truncation / extension of the bytes is rejected;
  *   - the original and the read-back state take the same step bit for bit.
  */
@@ -55,6 +56,18 @@ static int valid_config(const swiftadam_config *c) {
            c->eps >= 0 && isfinite(c->eps) && c->weight_decay >= 0 && isfinite(c->weight_decay);
 }
 
+/* The dtype's entry points over untyped buffers (esz = 4 or 8 bytes per element). */
+static int32_t set_moment(swiftadam_state *s, size_t i, int w, const void *b, size_t n, int f64) {
+    return f64 ? swiftadam_set_moment_f64(s, i, w, b, n) : swiftadam_set_moment(s, i, w, b, n);
+}
+static int32_t get_moment(swiftadam_state *s, size_t i, int w, void *b, size_t cap, int f64) {
+    return f64 ? swiftadam_get_moment_f64(s, i, w, b, cap) : swiftadam_get_moment(s, i, w, b, cap);
+}
+static int32_t step(swiftadam_state *s, void **pp, const void **gg, size_t n, uint32_t sf, int f64) {
+    return f64 ? swiftadam_step_f64(s, (double *const *)pp, (const double *const *)gg, n, sf)
+               : swiftadam_step(s, (float *const *)pp, (const float *const *)gg, n, sf);
+}
+
 static void serialize_all(swiftadam_state *s, uint8_t **out, size_t *size) {
     size_t want = 0, written = 0;
     REQUIRE(swiftadam_serialized_size(s, &want) == SWIFTADAM_OK, "serialized_size");
@@ -70,7 +83,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < n; i++) { lens[i] = take(&in, 1) % (MAXLEN + 1); total += lens[i]; }
     swiftadam_config cfg;
     REQUIRE(swiftadam_config_init(&cfg, sizeof cfg) == SWIFTADAM_OK, "config_init");
-    cfg.flags = (uint32_t)take(&in, 1) & 0xF;
+    uint32_t fb = (uint32_t)take(&in, 1);
+    cfg.flags = fb & 0xF;
+    int f64 = (fb >> 4) & 1;
+    size_t esz = f64 ? 8 : 4;
+    cfg.dtype = f64 ? SWIFTADAM_DTYPE_FLOAT64 : SWIFTADAM_DTYPE_FLOAT32;
+    cfg.flavor = (fb >> 5) & 1 ? SWIFTADAM_FLAVOR_KERAS : SWIFTADAM_FLAVOR_TORCH;
     cfg.lr = hyper(&in, 0);
     cfg.beta1 = hyper(&in, 1);
     cfg.beta2 = hyper(&in, 1);
@@ -93,11 +111,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (step > ((uint64_t)1 << 53)) REQUIRE(r == SWIFTADAM_ERR_INVALID_ARGUMENT, "step %llu accepted", (unsigned long long)step);
         else REQUIRE(r == SWIFTADAM_OK, "step %llu rejected: %d", (unsigned long long)step, r);
     }
-    float buf[MAXLEN];
+    double buf[MAXLEN];
     for (size_t i = 0; i < n; i++) {
         for (int w = 0; w < (ams ? 3 : 2); w++) {
-            for (size_t k = 0; k < lens[i]; k++) { uint32_t u = (uint32_t)take(&in, 4); memcpy(&buf[k], &u, 4); }
-            REQUIRE(swiftadam_set_moment(s, i, w, buf, lens[i]) == SWIFTADAM_OK, "set_moment");
+            for (size_t k = 0; k < lens[i]; k++) { uint64_t u = take(&in, (int)esz); memcpy((char *)buf + k * esz, &u, esz); }
+            REQUIRE(set_moment(s, i, w, buf, lens[i], f64) == SWIFTADAM_OK, "set_moment");
         }
     }
     size_t flip = (size_t)take(&in, 4), cut = (size_t)take(&in, 4);
@@ -117,8 +135,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     swiftadam_config_init(&c1, sizeof c1);
     swiftadam_config_init(&c2, sizeof c2);
     REQUIRE(swiftadam_get_config(r, &c2) == SWIFTADAM_OK && swiftadam_get_config(s, &c1) == SWIFTADAM_OK, "get_config");
-    REQUIRE(memcmp(&c1.lr, &cfg.lr, 5 * sizeof(double)) == 0 && c1.flags == cfg.flags, "config not kept bit for bit");
-    REQUIRE(memcmp(&c1.lr, &c2.lr, 5 * sizeof(double)) == 0 && c1.flags == c2.flags, "config differs after round trip");
+    REQUIRE(memcmp(&c1.lr, &cfg.lr, 5 * sizeof(double)) == 0 && c1.flags == cfg.flags && c1.flavor == cfg.flavor &&
+            c1.dtype == cfg.dtype, "config not kept bit for bit");
+    REQUIRE(memcmp(&c1.lr, &c2.lr, 5 * sizeof(double)) == 0 && c1.flags == c2.flags && c1.flavor == c2.flavor &&
+            c1.dtype == c2.dtype, "config differs after round trip");
     for (size_t i = 0; i < n; i++) {
         size_t l1 = 0, l2 = 0;
         uint64_t s1 = 0, s2 = 0;
@@ -128,10 +148,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         swiftadam_tensor_step(r, i, &s2);
         REQUIRE(l1 == lens[i] && l2 == lens[i] && s1 == s2, "tensor %zu: length/step differ", i);
         for (int w = 0; w < (ams ? 3 : 2); w++) {
-            float m1[MAXLEN + 1], m2[MAXLEN + 1];
-            REQUIRE(swiftadam_get_moment(s, i, w, m1, MAXLEN + 1) == SWIFTADAM_OK, "get_moment");
-            REQUIRE(swiftadam_get_moment(r, i, w, m2, MAXLEN + 1) == SWIFTADAM_OK, "get_moment");
-            REQUIRE(memcmp(m1, m2, lens[i] * sizeof(float)) == 0, "tensor %zu moment %d differs", i, w);
+            double m1[MAXLEN + 1], m2[MAXLEN + 1];
+            REQUIRE(get_moment(s, i, w, m1, MAXLEN + 1, f64) == SWIFTADAM_OK, "get_moment");
+            REQUIRE(get_moment(r, i, w, m2, MAXLEN + 1, f64) == SWIFTADAM_OK, "get_moment");
+            REQUIRE(memcmp(m1, m2, lens[i] * esz) == 0, "tensor %zu moment %d differs", i, w);
         }
     }
 
@@ -149,20 +169,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     REQUIRE(rc == SWIFTADAM_ERR_CORRUPT, "one trailing byte: %d", rc);
 
     /* both states take the same step, bit for bit (gradients from the rest of the input) */
-    float p1[MAXT * MAXLEN + 1], p2[MAXT * MAXLEN + 1], g[MAXT * MAXLEN + 1];
-    float *pp1[MAXT], *pp2[MAXT];
-    const float *gg[MAXT];
+    double p1[MAXT * MAXLEN + 1], p2[MAXT * MAXLEN + 1], g[MAXT * MAXLEN + 1];
+    void *pp1[MAXT], *pp2[MAXT];
+    const void *gg[MAXT];
     for (size_t k = 0; k < total; k++) {
-        uint32_t u = (uint32_t)take(&in, 4);
-        memcpy(&g[k], &u, 4);
-        p1[k] = p2[k] = (float)k * 0.01f;
+        uint64_t u = take(&in, (int)esz);
+        memcpy((char *)g + k * esz, &u, esz);
+        if (f64) p1[k] = p2[k] = (double)k * 0.01;
+        else ((float *)p1)[k] = ((float *)p2)[k] = (float)k * 0.01f;
     }
     size_t off = 0;
-    for (size_t i = 0; i < n; i++) { pp1[i] = p1 + off; pp2[i] = p2 + off; gg[i] = (take(&in, 1) & 7) ? g + off : NULL; off += lens[i]; }
+    for (size_t i = 0; i < n; i++) {
+        pp1[i] = (char *)p1 + off * esz; pp2[i] = (char *)p2 + off * esz;
+        gg[i] = (take(&in, 1) & 7) ? (char *)g + off * esz : NULL;
+        off += lens[i];
+    }
     uint32_t sf = (uint32_t)take(&in, 1) & SWIFTADAM_STEP_SKIP_NONFINITE;
-    int32_t r1 = swiftadam_step(s, pp1, gg, n, sf), r2 = swiftadam_step(r, pp2, gg, n, sf);
+    int32_t r1 = step(s, pp1, gg, n, sf, f64), r2 = step(r, pp2, gg, n, sf, f64);
     REQUIRE(r1 == r2, "step: %d vs %d", r1, r2);
-    REQUIRE(memcmp(p1, p2, total * sizeof(float)) == 0, "params differ after one step");
+    REQUIRE(memcmp(p1, p2, total * esz) == 0, "params differ after one step");
+    /* the other dtype's entry point is refused and changes nothing */
+    REQUIRE(step(s, pp1, gg, n, 0, !f64) == SWIFTADAM_ERR_DTYPE_MISMATCH, "other dtype's step accepted");
     free(a); free(a2); free(b);
     serialize_all(s, &a, &na);
     serialize_all(r, &b, &nb);

@@ -1,7 +1,8 @@
-/* The contents of the golden checkpoints in Tests/golden/ (format version 1), shared by
- * make_golden.c (which wrote the files once, with library 0.1.0) and test_golden.c (which
- * checks that every later library still reads them to exactly these values). Do not change
- * a spec: add a new file instead. */
+/* The contents of the golden checkpoints in Tests/golden/, shared by make_golden.c (which
+ * wrote the files once: the v1_* files with library 0.1.0, format version 1; the v2_* files
+ * with the library that introduced float64 and the keras flavour, format version 2) and
+ * test_golden.c (which checks that every later library still reads them to exactly these
+ * values). Do not change a spec: add a new file instead. */
 #ifndef GOLDEN_SPEC_H
 #define GOLDEN_SPEC_H
 #include "swiftadam.h"
@@ -35,6 +36,36 @@ static inline float golden_moment(size_t file, size_t t, int which, size_t i) {
     if (t == 0 && i == 1 && which == 0 && file == 1) return 1e-40f;
     float sign = (which == 0 && i % 3 == 2) ? -1.0f : 1.0f;   /* exp_avg has both signs */
     return sign * (float)((file + 1) * 10000 + (t + 1) * 1000 + (size_t)which * 100 + i) * 0.0078125f;
+}
+
+/* Format version 2: float64 states and the keras flavour. */
+typedef struct {
+    const char *file;
+    size_t n;
+    size_t lens[4];
+    uint64_t steps[4];
+    double lr, beta1, beta2, eps, weight_decay;
+    uint32_t flags, flavor, dtype;
+} golden_spec_v2;
+
+static const golden_spec_v2 GOLDEN_V2[] = {
+    {"v2_float64_keras_group.ckpt", 3, {5, 0, 37}, {4, 0, 9}, 1e-3, 0.9, 0.999, 1e-7, 0.004,
+     SWIFTADAM_FLAG_AMSGRAD | SWIFTADAM_FLAG_DECOUPLED_WEIGHT_DECAY, SWIFTADAM_FLAVOR_KERAS, SWIFTADAM_DTYPE_FLOAT64},
+    {"v2_float64_torch.ckpt", 1, {9}, {1000}, 3e-4, 0.8, 0.99, 1e-8, 0.0, SWIFTADAM_FLAG_MAXIMIZE,
+     SWIFTADAM_FLAVOR_TORCH, SWIFTADAM_DTYPE_FLOAT64},
+    {"v2_float32_keras.ckpt", 2, {16, 1}, {(uint64_t)1 << 53, 2}, 0.01, 0.5, 0.9, 1e-7, 0.0,
+     SWIFTADAM_FLAG_NO_BIAS_CORRECTION, SWIFTADAM_FLAVOR_KERAS, SWIFTADAM_DTYPE_FLOAT32},
+};
+#define GOLDEN_V2_COUNT (sizeof GOLDEN_V2 / sizeof *GOLDEN_V2)
+#define STEPPED_V2_FILE "v2_stepped_float64_keras.ckpt"
+
+/* Moment values of the version-2 files, exact in both dtypes (multiples of 1/128), plus
+ * -0.0 and the smallest subnormal of the file's dtype, which must survive untouched. */
+static inline double golden_moment_v2(size_t file, size_t t, int which, size_t i, uint32_t dtype) {
+    if (t == 0 && i == 0 && which == 0) return -0.0;
+    if (t == 0 && i == 1 && which == 0) return dtype == SWIFTADAM_DTYPE_FLOAT64 ? 4.9406564584124654e-324 : 1.4012984643248171e-45;
+    double sign = (which == 0 && i % 3 == 2) ? -1.0 : 1.0;
+    return sign * (double)((file + 1) * 10000 + (t + 1) * 1000 + (size_t)which * 100 + i) * 0.0078125;
 }
 
 #endif

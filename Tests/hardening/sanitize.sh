@@ -79,7 +79,10 @@ if [ "${SANITIZE_SWIFT_TEST:-1}" = 1 ]; then
     grep -E "Executed [0-9]+ tests" "$S/out/swift_test.log" | tail -n 1 | sed 's/^/   swift test: /'
     # A linker flag that hides the executable's symbols (a version script) would keep the
     # Swift runtime's shared libraries off ASan's allocator and silently weaken this run.
-    if ! nm -D --defined-only "$S/debug/SwiftAdamPackageTests.xctest" | grep -qw malloc; then
+    # (nm's output is captured first: with pipefail, grep -q closing the pipe early would
+    # fail the pipeline by SIGPIPE even when malloc is there.)
+    exported=$(nm -D --defined-only "$S/debug/SwiftAdamPackageTests.xctest")
+    if ! grep -qw malloc <<<"$exported"; then
         echo "== sanitize: the XCTest executable does not export ASan's malloc interceptor" >&2; exit 1
     fi
 fi

@@ -56,11 +56,18 @@ SWIFTADAM_ERR_UNSUPPORTED_VERSION = -11
 SWIFTADAM_ERR_CHECKSUM = -12
 SWIFTADAM_ERR_CORRUPT = -13
 SWIFTADAM_ERR_UNSUPPORTED = -14
+SWIFTADAM_ERR_DTYPE_MISMATCH = -15
 
 SWIFTADAM_FLAG_AMSGRAD = 1 << 0
 SWIFTADAM_FLAG_DECOUPLED_WEIGHT_DECAY = 1 << 1
 SWIFTADAM_FLAG_MAXIMIZE = 1 << 2
 SWIFTADAM_FLAG_NO_BIAS_CORRECTION = 1 << 3
+
+SWIFTADAM_DTYPE_FLOAT32 = 0
+SWIFTADAM_DTYPE_FLOAT64 = 1
+
+SWIFTADAM_FLAVOR_TORCH = 0
+SWIFTADAM_FLAVOR_KERAS = 1
 
 SWIFTADAM_MOMENT_EXP_AVG = 0
 SWIFTADAM_MOMENT_EXP_AVG_SQ = 1
@@ -81,6 +88,8 @@ class swiftadam_config(Structure):
         ("weight_decay", c_double),  # double   weight_decay
         ("flags", c_uint32),  # uint32_t flags
         ("reserved", c_uint32),  # uint32_t reserved
+        ("flavor", c_uint32),  # uint32_t flavor   (version 2)
+        ("dtype", c_uint32),  # uint32_t dtype    (version 2)
     ]
 
 
@@ -89,8 +98,11 @@ _state_p = c_void_p  # swiftadam_state *
 _state_pp = POINTER(c_void_p)  # swiftadam_state **
 _size_p = POINTER(c_size_t)  # size_t * / const size_t *
 _u64_p = POINTER(c_uint64)  # uint64_t *
+_u32_p = POINTER(c_uint32)  # uint32_t *
 _float_p = c_void_p  # float * / const float * (raw addresses)
 _float_pp = POINTER(c_void_p)  # float *const * / const float *const *
+_double_p = c_void_p  # double * / const double * (raw addresses)
+_double_pp = POINTER(c_void_p)  # double *const * / const double *const *
 
 # name -> (restype, argtypes). Filled by _proto below, in header order.
 PROTOTYPES: dict = {}
@@ -153,6 +165,9 @@ _proto("swiftadam_set_lr", c_int32, [_state_p, c_double])
 # int32_t swiftadam_num_tensors(swiftadam_state *state, size_t *out);
 _proto("swiftadam_num_tensors", c_int32, [_state_p, _size_p])
 
+# int32_t swiftadam_get_dtype(swiftadam_state *state, uint32_t *out);
+_proto("swiftadam_get_dtype", c_int32, [_state_p, _u32_p])
+
 # int32_t swiftadam_tensor_length(swiftadam_state *state, size_t index, size_t *out);
 _proto("swiftadam_tensor_length", c_int32, [_state_p, c_size_t, _size_p])
 
@@ -178,6 +193,14 @@ _proto("swiftadam_step", c_int32, [_state_p, _float_pp, _float_pp, c_size_t, c_u
 #                               size_t length, uint32_t step_flags);
 _proto("swiftadam_step_tensor", c_int32, [_state_p, _float_p, _float_p, c_size_t, c_uint32])
 
+# int32_t swiftadam_step_f64(swiftadam_state *state, double *const *params,
+#                            const double *const *grads, size_t num_tensors, uint32_t step_flags);
+_proto("swiftadam_step_f64", c_int32, [_state_p, _double_pp, _double_pp, c_size_t, c_uint32])
+
+# int32_t swiftadam_step_tensor_f64(swiftadam_state *state, double *param, const double *grad,
+#                                   size_t length, uint32_t step_flags);
+_proto("swiftadam_step_tensor_f64", c_int32, [_state_p, _double_p, _double_p, c_size_t, c_uint32])
+
 # ---- moments ----
 
 # int32_t swiftadam_get_moment(swiftadam_state *state, size_t index, int32_t which,
@@ -187,6 +210,14 @@ _proto("swiftadam_get_moment", c_int32, [_state_p, c_size_t, c_int32, _float_p, 
 # int32_t swiftadam_set_moment(swiftadam_state *state, size_t index, int32_t which,
 #                              const float *in, size_t count);
 _proto("swiftadam_set_moment", c_int32, [_state_p, c_size_t, c_int32, _float_p, c_size_t])
+
+# int32_t swiftadam_get_moment_f64(swiftadam_state *state, size_t index, int32_t which,
+#                                  double *out, size_t capacity);
+_proto("swiftadam_get_moment_f64", c_int32, [_state_p, c_size_t, c_int32, _double_p, c_size_t])
+
+# int32_t swiftadam_set_moment_f64(swiftadam_state *state, size_t index, int32_t which,
+#                                  const double *in, size_t count);
+_proto("swiftadam_set_moment_f64", c_int32, [_state_p, c_size_t, c_int32, _double_p, c_size_t])
 
 # ---- serialization ----
 

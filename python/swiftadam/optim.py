@@ -347,7 +347,15 @@ def _open_native(params, first, open_fn, call):
     _check(open_fn(lens, n, ctypes.byref(h)), call)
     try:
         nat = _Native(params, h, first)
-        hyper = _hyper_from_config(nat.config())
+        cfg = nat.config()
+        if cfg.dtype != _b.SWIFTADAM_DTYPE_FLOAT32 or cfg.flavor != _b.SWIFTADAM_FLAVOR_TORCH:
+            dtype = "float64" if cfg.dtype == _b.SWIFTADAM_DTYPE_FLOAT64 else f"dtype {cfg.dtype}"
+            flavor = "keras" if cfg.flavor == _b.SWIFTADAM_FLAVOR_KERAS else "torch"
+            raise NotImplementedError(
+                f"{call}: the checkpoint holds a {dtype if cfg.dtype else 'float32'} state of the "
+                f"{flavor} flavour; this Python package drives float32 states of the torch flavour "
+                f"only (the C API takes the others: swiftadam_step_f64, SWIFTADAM_FLAVOR_KERAS)")
+        hyper = _hyper_from_config(cfg)
         bc = hyper.get(_BIAS_KEY, True)
         nat.adopt(_group_norm(hyper), _pushed_copy(_get_hyper(hyper)), bc)
         nat.steps()

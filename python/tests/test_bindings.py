@@ -131,12 +131,13 @@ def test_config_struct_layout():
     header_fields = re.findall(r"(\w+)\s*;", body)
     assert fields == header_fields
     assert cfg.struct_size.size == ctypes.sizeof(ctypes.c_size_t)
-    assert ctypes.sizeof(cfg) == 56 and cfg.flags.offset == 48 and cfg.reserved.offset == 52
+    assert ctypes.sizeof(cfg) == 64 and cfg.flags.offset == 48 and cfg.reserved.offset == 52
+    assert cfg.flavor.offset == 56 and cfg.dtype.offset == 60
     # the library fills it through our layout: torch's defaults come back intact
     c = cfg()
     assert _bindings.lib.swiftadam_config_init(ctypes.byref(c), ctypes.sizeof(c)) == 0
-    assert (c.struct_size, c.lr, c.beta1, c.beta2, c.eps, c.weight_decay, c.flags, c.reserved) == \
-        (56, 1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 0)
+    assert (c.struct_size, c.lr, c.beta1, c.beta2, c.eps, c.weight_decay, c.flags, c.reserved,
+            c.flavor, c.dtype) == (64, 1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 0, 0, 0)
 
 
 @pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc")) is None, reason="no C compiler")

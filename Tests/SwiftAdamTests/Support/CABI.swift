@@ -13,6 +13,9 @@ let cSkipNonFinite = UInt32(SWIFTADAM_STEP_SKIP_NONFINITE)
 /// A size_t value as Swift passes it (size_t imports as Int): sz(UInt.max) is SIZE_MAX.
 func sz(_ u: UInt) -> Int { Int(bitPattern: u) }
 let sizeMax = sz(UInt.max)
+/// struct_size of version 1 of swiftadam_config (before flavor and dtype were appended):
+/// the smallest a library accepts.
+let v1ConfigSize = MemoryLayout<swiftadam_config>.offset(of: \.flavor)!
 
 func statusName(_ code: Int32) -> String { String(cString: swiftadam_status_name(code)) }
 func lastError() -> String { String(cString: swiftadam_last_error()) }
