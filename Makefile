@@ -49,13 +49,16 @@ $(OUT)/hello: examples/hello.c include/swiftadam.h $(LIB)
 test-c: $(OUT)/test_capi $(OUT)/test_dtypes $(OUT)/hello
 	@echo "ldd $(LIB): no libswift* dependency"; ! ldd $(LIB) | grep libswift
 	@# every kernel path must give the same trajectory, bit for bit, for every dtype and flavour
-	set -o pipefail; cd $(OUT) && for isa in scalar simd sse2 avx2; do \
+	set -o pipefail; cd $(OUT) && for isa in scalar simd sse2 avx2 avx512; do \
 	    SWIFTADAM_ISA=$$isa ./test_capi > test_capi.$$isa.log || { cat test_capi.$$isa.log; exit 1; }; \
 	    SWIFTADAM_ISA=$$isa ./test_dtypes > test_dtypes.$$isa.log || { cat test_dtypes.$$isa.log; exit 1; }; \
 	    echo "SWIFTADAM_ISA=$$isa: $$(grep backend test_capi.$$isa.log) float32 torch $$(grep 'trajectory hash' test_capi.$$isa.log)"; \
 	    grep 'trajectory hash' test_dtypes.$$isa.log | sed "s/^/SWIFTADAM_ISA=$$isa: /"; \
 	done; test $$(grep -h 'trajectory hash' test_capi.*.log | sort -u | wc -l) -eq 1 && \
 	test $$(grep -h 'trajectory hash' test_dtypes.*.log | sort -u | wc -l) -eq 3
+	@# a CPU with the AVX-512 subsets the avx512 path needs must have run it above, not a fallback
+	if [ $$(grep -m1 '^flags' /proc/cpuinfo | grep -ow -e avx512f -e avx512cd -e avx512bw -e avx512dq -e avx512vl | sort -u | wc -l) = 5 ]; then \
+	    grep -q 'backend avx512' $(OUT)/test_capi.avx512.log; fi
 	cd $(OUT) && ./test_capi
 	@# an unknown SWIFTADAM_ISA is reported once on stderr (and the widest path used); a known one is not
 	test "$$(SWIFTADAM_ISA=bogus $(OUT)/hello 2>&1 >/dev/null | grep -c 'SWIFTADAM_ISA=bogus is not a kernel path')" = 1

@@ -20,7 +20,7 @@ __all__ = ["Adam", "AdamW", "SwiftAdamError", "__version__", "backend", "library
 
 
 def backend() -> str:
-    """The kernel path the library uses in this process: "avx2", "sse2" or "scalar"."""
+    """The kernel path the library uses in this process: "avx512", "avx2", "sse2" or "scalar"."""
     return _bindings.lib.swiftadam_backend_name().decode()
 
 
