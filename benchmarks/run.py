@@ -1,7 +1,8 @@
 """`make bench`: every implementation x workload x thread count, each in its own processes.
 
 Two floors per workload and thread count, both measured in this run by C kernels:
-  memory roofline   the same 28 B/param traffic with trivial arithmetic (bench_adam roofline);
+  memory roofline   the same 28 B/param traffic with trivial arithmetic (bench_adam roofline),
+                    compiled for the CPU's widest vectors and for 256-bit ones: the faster;
   exact floor       torch's update with IEEE sqrt and two divisions over an L1-resident working
                     set (exactfloor.c): what correctly rounded arithmetic costs on this CPU.
 The floor of a workload is the larger of the two. Every configuration runs --runs times (one
@@ -83,6 +84,16 @@ def cpu_name():
     return platform.processor() or "unknown"
 
 
+def roofline(wl, threads, cmd_of, args, env, impl="roofline"):
+    """The roofline row: the faster (by median) of the native-width and 256-bit builds."""
+    got = []
+    for b, vec in ((args.bench_bin, "native vectors"), (args.bench_bin_256, "256-bit vectors")):
+        if b:
+            got.append(dict(measure(impl, wl, threads, cmd_of(b), args.runs, env), vec=vec))
+    ok = [r for r in got if "error" not in r]
+    return min(ok, key=lambda r: r["median"]) if ok else got[0]
+
+
 def collect(args):
     rows = []
     py = [args.python]
@@ -91,8 +102,8 @@ def collect(args):
     for wl in WORKLOADS:
         for threads in (1, 2):
             env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-            for impl in ("roofline", "swiftadam"):
-                rows.append(measure(impl, wl, threads, [args.bench_bin, impl, wl, str(threads)], args.runs, env))
+            rows.append(roofline(wl, threads, lambda b: [b, "roofline", wl, str(threads)], args, env))
+            rows.append(measure("swiftadam", wl, threads, [args.bench_bin, "swiftadam", wl, str(threads)], args.runs, env))
             rows.append(measure("python", wl, threads, py + [os.path.join(HERE, "python_step.py"), wl, str(threads)],
                                 args.runs))
             if wl in ("group", "tiny"):
@@ -107,7 +118,10 @@ def collect(args):
         for impl in DTYPE_IMPLS:
             if wl != "small" and impl.startswith("divfloor"):
                 continue   # the divider floor is an in-cache figure
-            dtype_rows.append(measure(impl, wl, 1, [args.bench_bin, impl, wl, "1"], args.runs, env))
+            if impl.startswith("roofline"):
+                dtype_rows.append(roofline(wl, 1, lambda b: [b, impl, wl, "1"], args, env, impl))
+            else:
+                dtype_rows.append(measure(impl, wl, 1, [args.bench_bin, impl, wl, "1"], args.runs, env))
     return rows, dtype_rows
 
 
@@ -153,7 +167,7 @@ def print_table(rows, floor):
         f = floor.get((r["wl"], t))
         ratios = " / ".join(f"{r[s] / f[s]:.2f}" for s in STATS) if f else "n/a"
         ns = " / ".join(f"{r[s]:.3f}" for s in STATS)
-        name = NAMES[r["impl"]]
+        name = NAMES[r["impl"]] + (f", {r['vec']}" if "vec" in r else "")
         if r["impl"] == "roofline" and f and f["kind"] == "roofline":
             name = f"**{name}** (the floor)"
         print(f"| {wl} | {name} | {t} | {ns} | {ratios} | {r['median'] * TOTAL[r['wl']] * 1e-3:.2f} | "
@@ -282,6 +296,7 @@ def chart(rows, floor, path, title):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench-bin", default=os.path.join(HERE, "..", "out", "bench_adam"))
+    ap.add_argument("--bench-bin-256", default=None, help="bench_adam built with 256-bit vectors (roofline only)")
     ap.add_argument("--exactfloor-bin", default=os.path.join(HERE, "..", "out", "exactfloor"))
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--runs", type=int, default=3, help="processes per configuration")
