@@ -74,14 +74,18 @@ def measure(impl, wl, threads, cmd, runs, env=None):
 
 
 def cpu_name():
+    """The model name, with family and model (a VM's model name may be just "AMD EPYC")."""
+    info = {}
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    if "model name" not in info:
+        return platform.processor() or "unknown"
+    return f"{info['model name']} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
 
 
 def roofline(wl, threads, cmd_of, args, env, impl="roofline"):
@@ -284,8 +288,11 @@ def chart(rows, floor, path, title):
         ax.set_title(LABEL[wl])
         ax.set_xticks([1, 2], ["1 thread", "2 threads"])
         ax.set_ylabel("ns/param per step (median; whiskers best..p90)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
+    legend = {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, h)
+    fig.legend(list(legend.values()), list(legend.keys()), loc="lower center", ncol=3, fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.12, 1, 0.95))
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
