@@ -1,12 +1,14 @@
 # SwiftAdam — the two set-up commands are `make demo` and `make test`.
 SHELL := /bin/bash
-export PATH := /opt/swift/usr/bin:$(PATH)
 
+# The Swift toolchain on PATH, or SWIFT=/path/to/swift.
 SWIFT      ?= swift
 PYTHON     ?= python3
 VENV       := .venv
 VPY        := $(VENV)/bin/python
 LIB        := .build/release/libSwiftAdam.so
+# Links a test or example in $(OUT) against the built library, found at run time via rpath.
+LINK       := -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release'
 CC         ?= cc
 CFLAGS     ?= -O2 -Wall -Wextra -Werror
 OUT        := out
@@ -35,27 +37,34 @@ test-swift:
 
 $(OUT)/test_capi: Tests/c/test_capi.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+	$(CC) $(CFLAGS) -Iinclude $< $(LINK) -lm -o $@
 
 # The float64/keras test compares against C transcriptions bit for bit: nothing may be fused.
 $(OUT)/test_dtypes: Tests/c/test_dtypes.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -ffp-contract=off -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
 
+# The 16-bit test checks conversions against F16C (vcvtps2ph/vcvtph2ps) and gcc's _Float16.
+$(OUT)/test_half: Tests/c/test_half.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -mf16c -ffp-contract=off -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+
 $(OUT)/hello: examples/hello.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+	$(CC) $(CFLAGS) -Iinclude $< $(LINK) -o $@
 
-test-c: $(OUT)/test_capi $(OUT)/test_dtypes $(OUT)/hello
+test-c: $(OUT)/test_capi $(OUT)/test_dtypes $(OUT)/test_half $(OUT)/hello
 	@echo "ldd $(LIB): no libswift* dependency"; ! ldd $(LIB) | grep libswift
 	@# every kernel path must give the same trajectory, bit for bit, for every dtype and flavour
 	set -o pipefail; cd $(OUT) && for isa in scalar simd sse2 avx2 avx512; do \
 	    SWIFTADAM_ISA=$$isa ./test_capi > test_capi.$$isa.log || { cat test_capi.$$isa.log; exit 1; }; \
 	    SWIFTADAM_ISA=$$isa ./test_dtypes > test_dtypes.$$isa.log || { cat test_dtypes.$$isa.log; exit 1; }; \
+	    SWIFTADAM_ISA=$$isa ./test_half > test_half.$$isa.log || { cat test_half.$$isa.log; exit 1; }; \
 	    echo "SWIFTADAM_ISA=$$isa: $$(grep backend test_capi.$$isa.log) float32 torch $$(grep 'trajectory hash' test_capi.$$isa.log)"; \
-	    grep 'trajectory hash' test_dtypes.$$isa.log | sed "s/^/SWIFTADAM_ISA=$$isa: /"; \
+	    grep -h 'trajectory hash' test_dtypes.$$isa.log test_half.$$isa.log | sed "s/^/SWIFTADAM_ISA=$$isa: /"; \
 	done; test $$(grep -h 'trajectory hash' test_capi.*.log | sort -u | wc -l) -eq 1 && \
-	test $$(grep -h 'trajectory hash' test_dtypes.*.log | sort -u | wc -l) -eq 3
+	test $$(grep -h 'trajectory hash' test_dtypes.*.log | sort -u | wc -l) -eq 3 && \
+	test $$(grep -h 'trajectory hash' test_half.*.log | sort -u | wc -l) -eq 2
 	@# a CPU with the AVX-512 subsets the avx512 path needs must have run it above, not a fallback
 	if [ $$(grep -m1 '^flags' /proc/cpuinfo | grep -ow -e avx512f -e avx512cd -e avx512bw -e avx512dq -e avx512vl | sort -u | wc -l) = 5 ]; then \
 	    grep -q 'backend avx512' $(OUT)/test_capi.avx512.log; fi
@@ -107,7 +116,6 @@ test-packaging: test-install test-wheel test-examples
 
 # FFI examples, each checked against the README formula written in its own language.
 RUSTC ?= $(shell command -v rustc || echo $(HOME)/.cargo/bin/rustc)
-LINK  := -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release'
 .PHONY: test-examples
 $(OUT)/resume: examples/resume.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
@@ -153,11 +161,12 @@ test-install: $(LIB)
 	MAKE="$(MAKE)" Tests/packaging/test_install.sh
 
 # The virtualenv: numpy at run time; pytest, tqdm, matplotlib, scikit-learn for tests and demo;
+# ml_dtypes for the bfloat16 params (swiftadam[bf16], optional at run time);
 # mpi4py and the mpich wheel (which puts mpiexec in .venv/bin) for swiftadam.distributed.
 $(VENV)/.ready: python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet numpy pytest tqdm matplotlib scikit-learn mpi4py mpich
+	$(VPY) -m pip install --quiet numpy pytest tqdm matplotlib scikit-learn ml_dtypes mpi4py mpich
 	@test -x $(VENV)/bin/mpiexec || { echo "error: the mpich wheel installed no $(VENV)/bin/mpiexec" >&2; exit 1; }
 	touch $@
 
@@ -184,13 +193,17 @@ demo-mpi: $(VENV)/.installed
 # Performance table (figures, not pass/fail): processes per configuration, both floors, chart.
 $(OUT)/bench_adam: benchmarks/bench_adam.c benchmarks/stats.h include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
+	$(CC) -O3 -march=native -fopenmp -Iinclude $< $(LINK) -o $@
+
+$(OUT)/bench_half: benchmarks/bench_half.c include/swiftadam.h $(LIB)
+	@mkdir -p $(OUT)
 	$(CC) -O3 -march=native -fopenmp -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
 
 # The same with 256-bit vectors: on some AVX-512 CPUs (this project's Zen 5) 512-bit streams
 # are slower, and the roofline is the faster of the two.
 $(OUT)/bench_adam_w256: benchmarks/bench_adam.c benchmarks/stats.h include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) -O3 -march=native -mprefer-vector-width=256 -fopenmp -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+	$(CC) -O3 -march=native -mprefer-vector-width=256 -fopenmp -Iinclude $< $(LINK) -o $@
 
 # The exact-arithmetic floor: no FMA contraction, sqrtf without errno (so it stays a vector op).
 $(OUT)/exactfloor: benchmarks/exactfloor.c benchmarks/stats.h
@@ -203,13 +216,20 @@ bench: $(OUT)/bench_adam $(OUT)/bench_adam_w256 $(OUT)/exactfloor $(VENV)/.insta
 	    --exactfloor-bin $(OUT)/exactfloor --python $(VPY) --runs $(BENCH_RUNS) --chart $(OUT)/bench.png
 	$(VPY) benchmarks/bench_zero.py --mpiexec $(VENV)/bin/mpiexec
 
-# ---- Hardening (issue 5): bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
+# bfloat16/float16 params with a float32 master, 16M params, against their roofline.
+.PHONY: bench-half
+bench-half: $(OUT)/bench_half
+	@uptime
+	for t in 1 2; do for i in roofline-bf16 swiftadam-bf16 roofline-bf16-f32grad swiftadam-bf16-f32grad swiftadam-f16; do \
+	    $(OUT)/bench_half $$i $$t; done; done
+
+# ---- Hardening: bad-input matrix, leaks, golden files, sanitizers, fuzzing ----
 HARD_C := test_matrix test_leaks test_reader_limits test_paths
 # The runtime under fork(), memory limits, a caller's floating-point mode, many states.
 HARD_C += test_fork test_oom test_fpmode test_pool
 $(addprefix $(OUT)/,$(HARD_C)): $(OUT)/%: Tests/c/%.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -pthread -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -lm -o $@
+	$(CC) $(CFLAGS) -pthread -Iinclude $< $(LINK) -lm -o $@
 
 # Reaches the library only through dlopen: not linked with it.
 $(OUT)/test_unload: Tests/c/test_unload.c include/swiftadam.h $(LIB)
@@ -220,15 +240,15 @@ $(OUT)/test_paths $(OUT)/test_unload: Tests/c/forked_case.h
 
 $(OUT)/test_golden: Tests/golden/test_golden.c Tests/golden/golden_spec.h include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $@
+	$(CC) $(CFLAGS) -Iinclude $< $(LINK) -o $@
 
-$(OUT)/failshim.so: Tests/hardening/failshim.c
+$(OUT)/failshim.so: Tests/c/failshim.c
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -shared -fPIC $< -o $@ -ldl
 
-$(OUT)/test_failed_saves $(OUT)/kill_save: $(OUT)/%: Tests/hardening/%.c include/swiftadam.h $(LIB)
+$(OUT)/test_failed_saves $(OUT)/kill_save: $(OUT)/%: Tests/c/%.c include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -Iinclude $< -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -ldl -o $@
+	$(CC) $(CFLAGS) -Iinclude $< $(LINK) -ldl -o $@
 
 HARD_BIN := $(addprefix $(OUT)/,$(HARD_C) test_golden failshim.so test_failed_saves kill_save test_unload)
 KILL_TRIALS ?= 200
@@ -256,28 +276,28 @@ hardening-long: $(HARD_BIN)
 # LeakSanitizer over 10^5 cycles, and the XCTest suite under ASan. Scratch: .build-asan.
 .PHONY: sanitize fuzz fuzz-smoke fuzz-seeds
 sanitize:
-	Tests/hardening/sanitize.sh
+	SWIFT="$(SWIFT)" Tests/hardening/sanitize.sh
 
 # libFuzzer on the checkpoint reader: 2 targets x (-Onone, -O), FUZZ_SECONDS each (the two
 # builds of a target run in parallel). Scratch: .build-fuzz. Figures: Tests/fuzz/RESULTS.md.
 FUZZ_SECONDS ?= 300
 fuzz:
-	Tests/fuzz/run.sh $(FUZZ_SECONDS)
+	SWIFT="$(SWIFT)" Tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 fuzz-smoke:
-	Tests/fuzz/run.sh 30
+	SWIFT="$(SWIFT)" Tests/fuzz/run.sh 30
 
 # Regenerates the committed seed corpus (Tests/fuzz/corpus) from the release library.
 fuzz-seeds: $(LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CFLAGS) -Iinclude Tests/fuzz/make_seeds.c -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../.build/release' -o $(OUT)/make_seeds
+	$(CC) $(CFLAGS) -Iinclude Tests/fuzz/make_seeds.c $(LINK) -o $(OUT)/make_seeds
 	cd Tests/fuzz && ../../$(OUT)/make_seeds
 
 # Rewrites the golden files into $(OUT)/golden for inspection (never over the committed ones).
 golden-regen: $(LIB)
 	@mkdir -p $(OUT)/golden
-	$(CC) $(CFLAGS) -Iinclude Tests/golden/make_golden.c -L.build/release -lSwiftAdam -Wl,-rpath,'$$ORIGIN/../../.build/release' -o $(OUT)/golden/make_golden
-	cd $(OUT)/golden && ./make_golden && for f in *.ckpt; do cmp $$f ../../Tests/golden/$$f && echo "$$f: identical"; done
+	$(CC) $(CFLAGS) -Iinclude Tests/golden/make_golden.c $(LINK) -o $(OUT)/make_golden
+	cd $(OUT)/golden && ../make_golden && for f in *.ckpt; do cmp $$f ../../Tests/golden/$$f && echo "$$f: identical"; done
 
 clean:
 	rm -rf .build $(OUT) $(VENV)

@@ -11,7 +11,7 @@ For each workload it times, best of --repeats runs of --steps steps each
           the unavoidable cost of one ctypes call;
   wrapper opt.step(grads): argument checks, grad pointers, hyperparameter sync, call.
 
-"overhead" = wrapper - native: what the Python layer adds. Targets (issue 3): a
+"overhead" = wrapper - native: what the Python layer adds. Targets: a
 4096-element single-tensor step <= 3 us end to end; a 40-tensor group adds <= 15 us
 over the kernel. Timings on a shared machine are noisy: best-of-N is the figure to read.
 """
@@ -42,16 +42,16 @@ def bench(shapes, steps, repeats, grad_dtype=np.float32):
     params = [rng.uniform(-1, 1, size=s).astype(np.float32) for s in shapes]
     grads = [(rng.standard_normal(s) * 1e-3).astype(grad_dtype) for s in shapes]
     opt = swiftadam.Adam(params, lr=1e-4)
-    nat = opt._natives[0]  # the same native state, called directly
+    group = opt._groups[0]  # the same native state, called directly
     raw = ctypes.CDLL(swiftadam.library_path())  # unbound copies: no argtypes conversion
     if len(params) == 1:
         fn = raw.swiftadam_step_tensor
-        args = (nat.handle, ctypes.c_void_p(params[0].ctypes.data), ctypes.c_void_p(grads[0].ctypes.data),
+        args = (group.state.handle, ctypes.c_void_p(params[0].ctypes.data), ctypes.c_void_p(grads[0].ctypes.data),
                 ctypes.c_size_t(params[0].size), ctypes.c_uint32(0))
     else:
         fn = raw.swiftadam_step
         gptrs = (ctypes.c_void_p * len(grads))(*[g.ctypes.data for g in grads])
-        args = (nat.handle, nat.pptrs, gptrs, ctypes.c_size_t(len(params)), ctypes.c_uint32(0))
+        args = (group.state.handle, group.pptrs, gptrs, ctypes.c_size_t(len(params)), ctypes.c_uint32(0))
     fn.restype = ctypes.c_int32
 
     def native():

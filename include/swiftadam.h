@@ -7,6 +7,8 @@
  * step count per tensor, and the hyperparameters. float32 states take the plain entry
  * points (float *), float64 states the _f64 ones (double *); the other kind fails with
  * SWIFTADAM_ERR_DTYPE_MISMATCH, memory is never reinterpreted.
+ * float16 and bfloat16 states (mixed precision, as apex and DeepSpeed do it) hold a
+ * float32 master copy of the params and float32 moments: see "16-bit params" below.
  * The caller owns the parameter and gradient arrays; the state never keeps a pointer
  * to them past the call that received them.
  *
@@ -111,7 +113,7 @@ extern "C" {
 #define SWIFTADAM_ERR_CHECKSUM           -12   /* checkpoint CRC-32C does not match */
 #define SWIFTADAM_ERR_CORRUPT            -13   /* truncated, trailing bytes, sizes inconsistent */
 #define SWIFTADAM_ERR_UNSUPPORTED        -14   /* unknown flag bit or newer config field set */
-#define SWIFTADAM_ERR_DTYPE_MISMATCH     -15   /* a float32 entry point on a float64 state or back */
+#define SWIFTADAM_ERR_DTYPE_MISMATCH     -15   /* an entry point for another dtype than the state's */
 
 /* Every defined status lies in [SWIFTADAM_STATUS_MIN, SWIFTADAM_STATUS_MAX] and every code
  * in that range is defined: codes are never removed or renumbered, and a new error takes
@@ -130,6 +132,8 @@ extern "C" {
 /* Element type of a state (swiftadam_config.dtype, swiftadam_get_dtype). */
 #define SWIFTADAM_DTYPE_FLOAT32 0u
 #define SWIFTADAM_DTYPE_FLOAT64 1u
+#define SWIFTADAM_DTYPE_FLOAT16 2u   /* IEEE binary16 params, float32 master + moments */
+#define SWIFTADAM_DTYPE_BFLOAT16 3u  /* bfloat16 params, float32 master + moments */
 
 /* Whose Adam formula a state computes (swiftadam_config.flavor); see the top comment. */
 #define SWIFTADAM_FLAVOR_TORCH  0u  /* torch.optim.Adam / AdamW */
@@ -139,10 +143,11 @@ extern "C" {
  * Hyperparameters of one state. The struct carries its own size so that a library
  * built from a newer header (which may append fields) still accepts it: always set
  * `struct_size = sizeof(swiftadam_config)`, best through swiftadam_config_init().
- * A library accepts any struct_size >= the size of version 1 of this struct; bytes it
- * does not know must be zero (else SWIFTADAM_ERR_UNSUPPORTED). A field beyond the
- * caller's struct_size is "not given": swiftadam_create then uses its default,
- * swiftadam_set_config keeps the state's value.
+ * A library accepts a struct_size from the size of version 1 of this struct up to 4096
+ * (a larger one is INVALID_ARGUMENT: a garbage size must not make it read far past the
+ * struct); bytes it does not know must be zero (else SWIFTADAM_ERR_UNSUPPORTED).
+ * A field beyond the caller's struct_size is "not given": swiftadam_create then uses its
+ * default, swiftadam_set_config keeps the state's value.
  */
 typedef struct swiftadam_config {
     size_t   struct_size;   /* sizeof(swiftadam_config) as the caller compiled it */
@@ -229,7 +234,8 @@ const char *swiftadam_backend_name(void);
  * (0.9, 0.999), eps 1e-8, weight_decay 0, no flags) and set cfg->struct_size = struct_size.
  * Pass sizeof(swiftadam_config).
  * Errors: SWIFTADAM_ERR_NULL_POINTER (cfg NULL); SWIFTADAM_ERR_INVALID_ARGUMENT
- * (struct_size smaller than version 1 of the struct). On error *cfg is untouched.
+ * (struct_size smaller than version 1 of the struct, or above 4096). On error *cfg is
+ * untouched.
  */
 int32_t swiftadam_config_init(swiftadam_config *cfg, size_t struct_size);
 
@@ -245,7 +251,8 @@ int32_t swiftadam_config_init(swiftadam_config *cfg, size_t struct_size);
  * Errors: NULL_POINTER (lengths or out NULL); INVALID_ARGUMENT (num_tensors == 0 or
  * > SWIFTADAM_MAX_TENSORS, or a
  * hyperparameter out of range: lr < 0/NaN/Inf, betas outside [0,1), eps < 0/NaN/Inf,
- * weight_decay < 0/NaN/Inf, reserved != 0, flavor or dtype not a defined value);
+ * weight_decay < 0/NaN/Inf, reserved != 0, flavor or dtype not a defined value, or dtype
+ * FLOAT16/BFLOAT16, whose states swiftadam_create_half makes);
  * UNSUPPORTED (unknown flag or newer config field); OVERFLOW (total size does not fit
  * in size_t); OUT_OF_MEMORY. On error *out is untouched.
  */
@@ -362,6 +369,23 @@ int32_t swiftadam_step(swiftadam_state *state, float *const *params,
                        const float *const *grads, size_t num_tensors, uint32_t step_flags);
 
 /*
+ * swiftadam_step_contiguous: swiftadam_step over one params buffer and one grads buffer
+ * in which the tensors lie end to end in creation order: tensor i starts at element
+ * tensor_length(0) + ... + tensor_length(i-1). Every tensor is stepped (there is no NULL
+ * grad). For callers that cannot pass an array of pointers (Go's cgo refuses Go memory
+ * holding Go pointers; Fortran, Julia, JNA). Same checks, outcome and bits as
+ * swiftadam_step with params[i] and grads[i] pointing into these buffers; allocates nothing.
+ * params must hold the sum of the lengths in writable floats and grads as many readable
+ * floats; the two buffers must not overlap (not checked, as in swiftadam_step).
+ * step_flags: as for swiftadam_step.
+ * Returns SWIFTADAM_OK or SWIFTADAM_STEP_SKIPPED.
+ * Errors: NULL_POINTER (params or grads NULL); INVALID_HANDLE; BUSY; UNSUPPORTED
+ * (unknown step flag); OVERFLOW (a tensor's count is already 2^53).
+ */
+int32_t swiftadam_step_contiguous(swiftadam_state *state, float *params, const float *grads,
+                                  uint32_t step_flags);
+
+/*
  * swiftadam_step_tensor: swiftadam_step for a state holding exactly one tensor, with its
  * length passed as a check: length must equal tensor_length(0).
  * Returns SWIFTADAM_OK or SWIFTADAM_STEP_SKIPPED.
@@ -382,11 +406,91 @@ int32_t swiftadam_step_f64(swiftadam_state *state, double *const *params,
 int32_t swiftadam_step_tensor_f64(swiftadam_state *state, double *param, const double *grad,
                                   size_t length, uint32_t step_flags);
 
+/* ---- 16-bit params with float32 master weights --------------------------------------- */
+
+/*
+ * A float16 or bfloat16 state keeps, per tensor, a float32 master copy of the params and
+ * float32 moments (per element 2 + 4 + 8 bytes, 12 with amsgrad, plus the caller's 16-bit
+ * params). A step runs the float32 kernel on the master -- the same operations in the same
+ * order as a float32 state, so the master's trajectory is bit for bit that of a float32
+ * state fed the same float32 grads -- then writes the master rounded to the param dtype
+ * into the caller's uint16_t arrays. Every conversion is IEEE-754 convertFormat, the same
+ * integer code on every kernel path: narrowing rounds to nearest, ties to even, overflows
+ * to +-Inf (float16: from 65520 up; bfloat16: past FLT_MAX's rounding) and keeps
+ * subnormals; a NaN stays a NaN of the same sign, quiet, with the high bits of its payload
+ * (as x86 F16C converts). Widening is exact (a signalling NaN comes out quiet).
+ * The master is what a checkpoint stores and what training continues from: the 16-bit
+ * params are only its rounding (swiftadam_get_params_half recomputes them, e.g. after a
+ * load). The float32/float64 step and moment entry points fail on these states with
+ * DTYPE_MISMATCH, except get_moment/set_moment, which take the (float32) moments.
+ */
+
+/*
+ * swiftadam_create_half: swiftadam_create for a float16 or bfloat16 state (cfg->dtype says
+ * which; cfg is required). params[i] points to lengths[i] values of that dtype: the master
+ * copies start as their exact float32 values; params are read here, not kept. (swiftadam_create
+ * refuses these dtypes with INVALID_ARGUMENT: a master of zeros would overwrite the caller's
+ * params at the first step.)
+ * Ownership: on success *out receives a state the caller must release with swiftadam_free.
+ * Errors: those of swiftadam_create; NULL_POINTER (cfg, params or a params[i] NULL);
+ * DTYPE_MISMATCH (cfg->dtype is FLOAT32 or FLOAT64). On error *out is untouched.
+ */
+int32_t swiftadam_create_half(const size_t *lengths, size_t num_tensors, const swiftadam_config *cfg,
+                              const uint16_t *const *params, swiftadam_state **out);
+
+/*
+ * swiftadam_step_half: one step of a float16/bfloat16 state; params[i] and grads[i] hold
+ * tensor_length(i) values of the state's dtype (grads[i] == NULL skips tensor i, as in
+ * swiftadam_step). swiftadam_step_half_f32grad: the same with float32 grads.
+ * grad_scale: the loss scale the grads carry (GradScaler's scale), 1.0 for none. Each grad
+ * is multiplied by inv_scale = (float)(1.0 / grad_scale) before the update, in float32:
+ * exactly torch.cuda.amp.GradScaler's unscale_ (it computes inv_scale in double, rounds
+ * it to float32 and multiplies), so an AMP loop ported to this call unscales the same
+ * bits; for a power-of-two scale (GradScaler's default) this equals division. With
+ * SWIFTADAM_STEP_SKIP_NONFINITE, a grad that is NaN or +-Inf AFTER unscaling (found_inf)
+ * skips the whole step: SWIFTADAM_STEP_SKIPPED, nothing changed.
+ * Returns SWIFTADAM_OK or SWIFTADAM_STEP_SKIPPED.
+ * Errors: those of swiftadam_step; DTYPE_MISMATCH (not a float16/bfloat16 state);
+ * INVALID_ARGUMENT (grad_scale not finite and > 0, or its float32 reciprocal 0 or Inf).
+ */
+int32_t swiftadam_step_half(swiftadam_state *state, uint16_t *const *params,
+                            const uint16_t *const *grads, size_t num_tensors,
+                            double grad_scale, uint32_t step_flags);
+int32_t swiftadam_step_half_f32grad(swiftadam_state *state, uint16_t *const *params,
+                                    const float *const *grads, size_t num_tensors,
+                                    double grad_scale, uint32_t step_flags);
+
+/*
+ * swiftadam_get_master: copy tensor `index`'s float32 master into out[0..length); capacity
+ * is the number of floats out can hold.
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; DTYPE_MISMATCH (not a float16/bfloat16
+ * state); INVALID_ARGUMENT (index out of range); BUFFER_TOO_SMALL (nothing written).
+ */
+int32_t swiftadam_get_master(swiftadam_state *state, size_t index, float *out, size_t capacity);
+
+/*
+ * swiftadam_set_master: replace tensor `index`'s master with count floats from in (taken as
+ * they are; count must equal the tensor's length). The caller's 16-bit params are not
+ * touched: the next step writes their new rounding.
+ * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; DTYPE_MISMATCH; INVALID_ARGUMENT (index);
+ * SIZE_MISMATCH (count != length).
+ */
+int32_t swiftadam_set_master(swiftadam_state *state, size_t index, const float *in, size_t count);
+
+/*
+ * swiftadam_get_params_half: tensor `index`'s master rounded to the state's 16-bit dtype,
+ * exactly as a step writes it, into out[0..length) (capacity in uint16_t). Use it to bring
+ * the caller's params in line with a loaded checkpoint.
+ * Errors: as swiftadam_get_master.
+ */
+int32_t swiftadam_get_params_half(swiftadam_state *state, size_t index, uint16_t *out, size_t capacity);
+
 /* ---- moments ------------------------------------------------------------------------ */
 
 /*
  * swiftadam_get_moment: copy moment `which` (SWIFTADAM_MOMENT_*) of tensor `index` into
- * out[0..length). `capacity` is the number of floats out can hold.
+ * out[0..length). `capacity` is the number of floats out can hold. float16 and bfloat16
+ * states keep float32 moments: this function (and swiftadam_set_moment) serves them too.
  * Errors: NULL_POINTER; INVALID_HANDLE; BUSY; INVALID_ARGUMENT (index out of range,
  * unknown `which`, or MAX_EXP_AVG_SQ without amsgrad); BUFFER_TOO_SMALL (capacity <
  * length; nothing written).

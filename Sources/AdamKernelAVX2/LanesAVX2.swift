@@ -46,6 +46,12 @@ public struct AVX2DoubleLanes: AdamLanes {
 /// The AVX2 kernel table, specialised here so that it is compiled for Haswell.
 public let avx2Kernels = AdamKernels(f32: kernel(AVX2Lanes.self), f64: kernel(AVX2DoubleLanes.self))
 
+/// The 16-bit conversion loops compiled for Haswell (AVX2 integer lanes).
+public let avx2HalfKernels = HalfKernels(
+    widen: { f, s, d, n, inv in f.widen(s, into: d, count: n, invScale: inv) },
+    narrow: { f, s, d, n in f.narrow(s, into: d, count: n) },
+    scale: { s, d, n, inv in scaleGrads(s, into: d, count: n, invScale: inv) })
+
 /// This module's copy of AdamKernelBase's `kernel(_:)` (see there why it is not shared).
 private func kernel<L: AdamLanes>(_: L.Type) -> AdamKernel<L.Scalar> {
     AdamKernel(width: L.width, update: { adamUpdate(L.self, p: $0, g: $1, m: $2, v: $3, vmax: $4, count: $5, s: $6) },

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// An element type the kernel runs on: Float (float32) or Double (float64).
 public protocol AdamElement: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     /// The unsigned integer of the same width: sign flips on portable SIMD go through it.

@@ -68,7 +68,26 @@ public func c_create(_ lengths: UnsafePointer<Int>?, _ n: Int, _ cfg: UnsafePoin
         guard let out else { throw AdamError(.nullPointer, "out is NULL") }
         let lens = try readLengths(lengths, n, name: "lengths")
         let (hyper, dtype) = try cfg.map { (c) throws(AdamError) in try ConfigBridge.read(c) } ?? (Hyperparameters(), .float32)
+        if dtype.half != nil {
+            throw AdamError(.invalidArgument, "cfg->dtype \(dtype.name) keeps a float32 master copy of the params: create the state with swiftadam_create_half, which receives them")
+        }
         let state = try AdamState(lengths: lens, hyper: hyper, dtype: dtype)
+        out.pointee = Handles.register(state)
+        return SWIFTADAM_OK
+    }
+}
+
+@_cdecl("swiftadam_create_half")
+public func c_create_half(_ lengths: UnsafePointer<Int>?, _ n: Int, _ cfg: UnsafePointer<swiftadam_config>?,
+                          _ params: UnsafePointer<UnsafePointer<UInt16>?>?,
+                          _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    boundary { () throws(AdamError) in
+        guard let out else { throw AdamError(.nullPointer, "out is NULL") }
+        guard let cfg else { throw AdamError(.nullPointer, "cfg is NULL (its dtype must say FLOAT16 or BFLOAT16)") }
+        guard let params else { throw AdamError(.nullPointer, "params is NULL") }
+        let lens = try readLengths(lengths, n, name: "lengths")
+        let (hyper, dtype) = try ConfigBridge.read(cfg)
+        let state = try AdamState(lengths: lens, hyper: hyper, dtype: dtype, halfParams: params)
         out.pointee = Handles.register(state)
         return SWIFTADAM_OK
     }
@@ -257,6 +276,62 @@ public func c_step_tensor_f64(_ state: OpaquePointer?, _ param: UnsafeMutablePoi
     stepTensorEntry(state, param, grad, length, flags)
 }
 
+/// swiftadam_step_half and swiftadam_step_half_f32grad.
+func stepHalfEntry(_ state: OpaquePointer?, _ params: UnsafePointer<UnsafeMutablePointer<UInt16>?>?,
+                   _ grads: UnsafeRawPointer?, half: Bool, _ n: Int, _ scale: Double, _ flags: UInt32) -> Int32 {
+    boundary { () throws(AdamError) in
+        guard let params else { throw AdamError(.nullPointer, "params is NULL") }
+        guard let grads else { throw AdamError(.nullPointer, "grads is NULL") }
+        let skip = try stepFlags(flags)
+        let o = try Handles.with(state) { (s) throws(AdamError) in
+            try s.stepHalf(params: params, grads: grads, gradsAreHalf: half, count: n, gradScale: scale, skipNonFinite: skip)
+        }
+        return outcomeCode(o)
+    }
+}
+
+@_cdecl("swiftadam_step_half")
+public func c_step_half(_ state: OpaquePointer?, _ params: UnsafePointer<UnsafeMutablePointer<UInt16>?>?,
+                        _ grads: UnsafePointer<UnsafePointer<UInt16>?>?, _ n: Int, _ scale: Double, _ flags: UInt32) -> Int32 {
+    stepHalfEntry(state, params, grads.map { UnsafeRawPointer($0) }, half: true, n, scale, flags)
+}
+
+@_cdecl("swiftadam_step_half_f32grad")
+public func c_step_half_f32grad(_ state: OpaquePointer?, _ params: UnsafePointer<UnsafeMutablePointer<UInt16>?>?,
+                                _ grads: UnsafePointer<UnsafePointer<Float>?>?, _ n: Int, _ scale: Double, _ flags: UInt32) -> Int32 {
+    stepHalfEntry(state, params, grads.map { UnsafeRawPointer($0) }, half: false, n, scale, flags)
+}
+
+/// swiftadam_get_master and swiftadam_get_params_half: `copy` writes tensor `index` into out.
+func copyOutEntry<T>(_ state: OpaquePointer?, _ out: UnsafeMutablePointer<T>?, _ capacity: Int,
+                     _ copy: (AdamState, UnsafeMutablePointer<T>, Int) throws(AdamError) -> Void) -> Int32 {
+    boundary { () throws(AdamError) in
+        guard let out else { throw AdamError(.nullPointer, "out is NULL") }
+        let cap = capacity < 0 ? Int.max : capacity   // size_t above Int.max holds any tensor
+        try Handles.with(state) { (s) throws(AdamError) in try copy(s, out, cap) }
+        return SWIFTADAM_OK
+    }
+}
+
+@_cdecl("swiftadam_get_master")
+public func c_get_master(_ state: OpaquePointer?, _ index: Int, _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
+    copyOutEntry(state, out, capacity) { (s, o, c) throws(AdamError) in try s.copyMaster(index, to: o, capacity: c) }
+}
+
+@_cdecl("swiftadam_get_params_half")
+public func c_get_params_half(_ state: OpaquePointer?, _ index: Int, _ out: UnsafeMutablePointer<UInt16>?, _ capacity: Int) -> Int32 {
+    copyOutEntry(state, out, capacity) { (s, o, c) throws(AdamError) in try s.copyHalfParams(index, to: o, capacity: c) }
+}
+
+@_cdecl("swiftadam_set_master")
+public func c_set_master(_ state: OpaquePointer?, _ index: Int, _ input: UnsafePointer<Float>?, _ count: Int) -> Int32 {
+    boundary { () throws(AdamError) in
+        guard let input else { throw AdamError(.nullPointer, "in is NULL") }
+        try Handles.with(state) { (s) throws(AdamError) in try s.setMaster(index, from: input, count: count) }
+        return SWIFTADAM_OK
+    }
+}
+
 func moment(_ which: Int32) throws(AdamError) -> Moment {
     guard let m = Moment(rawValue: Int(which)) else {
         throw AdamError(.invalidArgument, "which must be SWIFTADAM_MOMENT_EXP_AVG (0), _EXP_AVG_SQ (1) or _MAX_EXP_AVG_SQ (2), got \(which)")
@@ -371,5 +446,19 @@ public func c_load(_ path: UnsafePointer<CChar>?, _ expected: UnsafePointer<Int>
         let state = try AdamState.load(from: CheckpointPath(cString: path), expected: exp)
         out.pointee = Handles.register(state)
         return SWIFTADAM_OK
+    }
+}
+
+@_cdecl("swiftadam_step_contiguous")
+public func c_step_contiguous(_ state: OpaquePointer?, _ params: UnsafeMutablePointer<Float>?,
+                              _ grads: UnsafePointer<Float>?, _ flags: UInt32) -> Int32 {
+    boundary { () throws(AdamError) in
+        guard let params else { throw AdamError(.nullPointer, "params is NULL") }
+        guard let grads else { throw AdamError(.nullPointer, "grads is NULL") }
+        let skip = try stepFlags(flags)
+        let o = try Handles.with(state) { (s) throws(AdamError) in
+            try s.stepContiguous(params: params, grads: grads, skipNonFinite: skip)
+        }
+        return outcomeCode(o)
     }
 }

@@ -45,7 +45,7 @@ enum ConfigBridge {
         if given(\swiftadam_config.dtype) {
             let code = raw.load(fromByteOffset: v1Size + 4, as: UInt32.self)
             guard let d = DType(rawValue: code) else {
-                throw AdamError(.invalidArgument, "cfg->dtype must be SWIFTADAM_DTYPE_FLOAT32 (0) or SWIFTADAM_DTYPE_FLOAT64 (1), got \(code)")
+                throw AdamError(.invalidArgument, "cfg->dtype must be SWIFTADAM_DTYPE_FLOAT32 (0), _FLOAT64 (1), _FLOAT16 (2) or _BFLOAT16 (3), got \(code)")
             }
             dtype = d
         }

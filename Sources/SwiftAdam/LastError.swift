@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SwiftAdamCore   // and, through it, the C library
 
 /// The thread-local "what went wrong" text behind swiftadam_last_error(). Each thread
 /// gets one malloc'd buffer on its first failure, freed by the key's destructor at

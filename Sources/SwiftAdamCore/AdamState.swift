@@ -62,13 +62,13 @@ public final class AdamState {
             table.offsets[i] = total
             total = try checkedAdd(total, try paddedElements(n, dtype), "total state size at lengths[\(i)] = \(n)")
         }
-        let regions = hyper.flags.contains(.amsgrad) ? 3 : 2
-        let all = try checkedMul(total, regions, "state of \(total) elements x \(regions) moments")
-        let bytes = try checkedMul(all, dtype.elementBytes, "state of \(all) \(dtype.name) elements")
+        let regions = AdamState.regions(hyper, dtype)
+        let all = try checkedMul(total, regions, "state of \(total) elements x \(regions) regions")
+        let bytes = try checkedMul(all, dtype.elementBytes, "state of \(all) \(dtype.stateDType.name) elements")
         storage = try AlignedStorage(bytes: bytes)
-        switch dtype {
-        case .float32: storage.raw.bindMemory(to: Float.self, capacity: all)
+        switch dtype.stateDType {
         case .float64: storage.raw.bindMemory(to: Double.self, capacity: all)
+        default: storage.raw.bindMemory(to: Float.self, capacity: all)
         }
         self.table = table
         self.dtype = dtype
@@ -82,6 +82,11 @@ public final class AdamState {
     public var steps: TensorColumn<UInt64> { TensorColumn(owner: table, base: table.steps) }
 
     public var amsgrad: Bool { hyper.flags.contains(.amsgrad) }
+    /// Moment regions (2, or 3 with amsgrad); a master region follows them for 16-bit dtypes.
+    var momentRegions: Int { amsgrad ? 3 : 2 }
+    static func regions(_ h: Hyperparameters, _ dtype: DType) -> Int {
+        (h.flags.contains(.amsgrad) ? 3 : 2) + (dtype.half == nil ? 0 : 1)
+    }
     public var count: Int { table.count }
     /// Elements over all tensors (not counting padding).
     public var totalElements: Int { lengths.reduce(0, +) }
@@ -129,12 +134,7 @@ public final class AdamState {
 
     public func copyMoment<T: AdamElement>(_ which: Moment, _ i: Int, to out: UnsafeMutablePointer<T>,
                                            capacity: Int) throws(AdamError) {
-        try checkDType(T.self, "get_moment" + (T.self == Double.self ? "_f64" : ""))
-        try checkIndex(i)
-        guard let src = rawPointer(which, i) else {
-            throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
-        }
-        let n = table.lengths[i]
+        let (src, n) = try momentRegion(which, i, T.self, "get_moment")
         if capacity < n {
             throw AdamError(.bufferTooSmall, "capacity must be >= tensor \(i)'s length \(n), got \(capacity)")
         }
@@ -144,15 +144,21 @@ public final class AdamState {
 
     public func setMoment<T: AdamElement>(_ which: Moment, _ i: Int, from src: UnsafePointer<T>,
                                           count: Int) throws(AdamError) {
-        try checkDType(T.self, "set_moment" + (T.self == Double.self ? "_f64" : ""))
-        try checkIndex(i)
-        guard let dst = rawPointer(which, i) else {
-            throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
-        }
-        let n = table.lengths[i]
+        let (dst, n) = try momentRegion(which, i, T.self, "set_moment")
         if count != n {
             throw AdamError(.sizeMismatch, "count must equal tensor \(i)'s length \(n), got \(UInt(bitPattern: count))")
         }
         dst.copyMemory(from: src, byteCount: n * dtype.elementBytes)
+    }
+
+    /// Moment `which` of tensor `i` and its length, after the checks both copies make.
+    private func momentRegion<T: AdamElement>(_ which: Moment, _ i: Int, _: T.Type,
+                                              _ entry: String) throws(AdamError) -> (UnsafeMutableRawPointer, Int) {
+        try checkStateDType(T.self, entry + (T.self == Double.self ? "_f64" : ""))
+        try checkIndex(i)
+        guard let region = rawPointer(which, i) else {
+            throw AdamError(.invalidArgument, "which = max_exp_avg_sq needs a state created with amsgrad")
+        }
+        return (region, table.lengths[i])
     }
 }

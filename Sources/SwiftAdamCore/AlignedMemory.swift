@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Zeroed storage for the moments, bound to their element type by the state. Buffers of 2 MiB or more are mmap'd, aligned to
 /// 2 MiB and advised MADV_HUGEPAGE: streaming through huge pages is ~30 % faster on the
 /// machines we measured, and the TLB misses of 4 KiB pages dominate otherwise.

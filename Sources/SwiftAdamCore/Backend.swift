@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import AdamKernelBase
 #if arch(x86_64)
 import AdamKernelAVX2
@@ -51,6 +46,14 @@ public enum Backend: String, CaseIterable, Sendable {
     private static func warn(_ text: String) {
         let line = "swiftadam: \(text)\n"
         _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    /// This path's 16-bit conversion loops (AVX2's compiled for it, the others baseline).
+    public var halfKernels: HalfKernels {
+        #if arch(x86_64)
+        if self == .avx2 { return avx2HalfKernels }
+        #endif
+        return baseHalfKernels
     }
 
     /// This path's kernel table (one entry per dtype), built in the module compiled for it.

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 private func errnoText() -> String { String(cString: strerror(errno)) }
 
 /// Writes to a file descriptor, retrying short writes and EINTR.
@@ -14,7 +8,7 @@ struct FileSink: ByteSink {
         guard var p = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
-            let n = Glibc.write(fd, p, min(left, 1 << 30))
+            let n = systemWrite(fd, p, min(left, 1 << 30))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw AdamError(.io, "write to \(path) failed: \(errnoText())")
@@ -37,7 +31,7 @@ struct FileSource: ByteSource {
         }
         var left = dst.count
         while left > 0 {
-            let n = Glibc.read(fd, p, min(left, 1 << 30))
+            let n = systemRead(fd, p, min(left, 1 << 30))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw AdamError(.io, "read from \(path) failed: \(errnoText())")

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// A checkpoint path as the caller's bytes. File names are bytes, not text: decoding them
 /// would map every undecodable name to the same U+FFFD spelling (two files, one name), so
 /// the bytes go to open, rename and lstat exactly as given.

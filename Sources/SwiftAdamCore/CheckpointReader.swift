@@ -82,7 +82,7 @@ extension AdamState {
             var x = HeaderReader(try take(fixedHeaderBytes - Format.fixedHeaderBytes(version: 1)))
             let dtypeCode = x.u32(), flavorCode = x.u32(), reserved2 = x.u64()
             guard let d = DType(rawValue: dtypeCode) else {
-                throw AdamError(.unsupported, "dtype code \(dtypeCode) is not one this library knows (0 float32, 1 float64)")
+                throw AdamError(.unsupported, "dtype code \(dtypeCode) is not one this library knows (0 float32, 1 float64, 2 float16, 3 bfloat16)")
             }
             guard let f = AdamFlavor(rawValue: flavorCode) else {
                 throw AdamError(.unsupported, "flavor code \(flavorCode) is not one this library knows (0 torch, 1 keras)")
@@ -115,7 +115,7 @@ extension AdamState {
         }
         let lengths = UnsafeBufferPointer(start: table.lengths, count: n)
         try hyper.validate()
-        let regions = hyper.flags.contains(.amsgrad) ? 3 : 2
+        let regions = AdamState.regions(hyper, dtype)
         let expectedSize = try Format.fileBytes(lengths: lengths, regions: regions, dtype: dtype, version: version)
         if expectedSize != total {
             throw AdamError(.corrupt, "tensor lengths need \(expectedSize) bytes, checkpoint has \(total)")
@@ -132,18 +132,15 @@ extension AdamState {
         if tablePad.contains(where: { $0 != 0 }) { throw AdamError(.corrupt, "non-zero padding after the tensor table") }
 
         let state = try AdamState(table: table, hyper: hyper, dtype: dtype)
-        let moments: [Moment] = regions == 3 ? [.expAvg, .expAvgSq, .maxExpAvgSq] : [.expAvg, .expAvgSq]
         for i in 0..<n {
             let bytes = lengths[i] * dtype.elementBytes
             let pad = try paddedElements(lengths[i], dtype) * dtype.elementBytes - bytes
-            for which in moments {
-                if let p = state.rawPointer(which, i) {
-                    let dst = UnsafeMutableRawBufferPointer(start: p, count: bytes)
-                    try src.read(into: dst)
-                    crc.update(UnsafeRawBufferPointer(dst))
-                }
+            for r in 0..<regions {
+                let dst = UnsafeMutableRawBufferPointer(start: state.regionPointer(r, i), count: bytes)
+                try src.read(into: dst)
+                crc.update(UnsafeRawBufferPointer(dst))
                 if try take(pad).contains(where: { $0 != 0 }) {
-                    throw AdamError(.corrupt, "non-zero padding after tensor \(i) \(which.name)")
+                    throw AdamError(.corrupt, "non-zero padding after tensor \(i) \(state.regionName(r))")
                 }
             }
         }

@@ -32,7 +32,7 @@ private let zeroPad = [UInt8](repeating: 0, count: Format.alignment)
 extension AdamState {
     /// Exact size of the checkpoint of this state.
     public func serializedSize() throws(AdamError) -> Int {
-        try Format.fileBytes(lengths: lengths, regions: amsgrad ? 3 : 2, dtype: dtype, version: formatVersion)
+        try Format.fileBytes(lengths: lengths, regions: AdamState.regions(hyper, dtype), dtype: dtype, version: formatVersion)
     }
 
     /// The checkpoint version this state is written in (Format.version).
@@ -80,14 +80,12 @@ extension AdamState {
         }
         let tablePad = headerBytes - Format.fixedHeaderBytes(version: version) - count * Format.tableEntryBytes
         try withBytes(zeroPad) { (z) throws(AdamError) in try put(UnsafeRawBufferPointer(rebasing: z[0..<tablePad])) }
-        let moments: [Moment] = amsgrad ? [.expAvg, .expAvgSq, .maxExpAvgSq] : [.expAvg, .expAvgSq]
+        let regions = AdamState.regions(hyper, dtype)
         for i in 0..<count {
             let n = table.lengths[i]
             let pad = (try paddedElements(n, dtype) - n) * dtype.elementBytes
-            for which in moments {
-                if let p = rawPointer(which, i) {
-                    try put(UnsafeRawBufferPointer(start: p, count: n * dtype.elementBytes))
-                }
+            for r in 0..<regions {
+                try put(UnsafeRawBufferPointer(start: regionPointer(r, i), count: n * dtype.elementBytes))
                 try withBytes(zeroPad) { (z) throws(AdamError) in try put(UnsafeRawBufferPointer(rebasing: z[0..<pad])) }
             }
         }

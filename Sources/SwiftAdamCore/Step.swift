@@ -33,33 +33,59 @@ extension AdamState {
         // witness call: measured 2x slower on 1000 tensors of 100); the step itself runs
         // in the specialised instantiation of the dtype.
         let p = UnsafeRawPointer(params), g = UnsafeRawPointer(grads)
-        switch dtype {
-        case .float32:
-            return try typedStep(p.assumingMemoryBound(to: UnsafeMutablePointer<Float>?.self),
-                                 g.assumingMemoryBound(to: UnsafePointer<Float>?.self), count, skipNonFinite, backend)
-        case .float64:
+        if dtype == .float64 {
             return try typedStep(p.assumingMemoryBound(to: UnsafeMutablePointer<Double>?.self),
                                  g.assumingMemoryBound(to: UnsafePointer<Double>?.self), count, skipNonFinite, backend)
+        }
+        return try typedStep(p.assumingMemoryBound(to: UnsafeMutablePointer<Float>?.self),
+                             g.assumingMemoryBound(to: UnsafePointer<Float>?.self), count, skipNonFinite, backend)
+    }
+
+    /// The checks every step entry makes before touching anything; returns the elements
+    /// the step will update.
+    func checkStepArguments<P, G>(_ params: UnsafePointer<P?>, _ grads: UnsafePointer<G?>,
+                                  _ count: Int) throws(AdamError) -> Int {
+        if count != self.count {
+            throw AdamError(.sizeMismatch, "num_tensors must equal the state's \(self.count), got \(UInt(bitPattern: count))")
+        }
+        var work = 0
+        for i in 0..<count where grads[i] != nil {
+            if params[i] == nil {
+                throw AdamError(.nullPointer, "params[\(i)] is NULL while grads[\(i)] is not")
+            }
+            if table.steps[i] >= AdamState.maxStep {
+                throw AdamError(.overflow, "tensor \(i) has reached the maximum step count 2^53")
+            }
+            work += table.lengths[i]
+        }
+        return work
+    }
+
+    /// Runs `part(lo, hi)` over [0, work) on the calling thread, or cut into parts on the
+    /// worker pool when the step is large enough.
+    func runParts(_ work: Int, params: UnsafeRawPointer, grads: UnsafeRawPointer, backend: Backend,
+                  half: HalfStepJob? = nil, contiguous: Bool = false, single: () -> Void) {
+        let wanted = work >= AdamState.parallelThreshold ? effectiveThreads : 1
+        if wanted <= 1 {
+            single()
+            return
+        }
+        var job = RangeJob(state: Unmanaged.passUnretained(self), params: params, grads: grads,
+                           backend: backend, work: work, half: half, contiguous: contiguous)
+        withUnsafePointer(to: &job) { ctx in
+            WorkerPool.ready.run(parts: wanted, context: UnsafeRawPointer(ctx)) { raw, k, parts in
+                let j = raw.assumingMemoryBound(to: RangeJob.self).pointee
+                let (lo, hi) = AdamState.partition(j.work, parts: parts, k)
+                j.state.takeUnretainedValue().updateRange(lo, hi, job: j)
+            }
         }
     }
 
     func typedStep<T: AdamElement>(_ params: UnsafePointer<UnsafeMutablePointer<T>?>,
                                    _ grads: UnsafePointer<UnsafePointer<T>?>,
                                    _ count: Int, _ skipNonFinite: Bool, _ backend: Backend) throws(AdamError) -> StepOutcome {
-        if count != self.count {
-            throw AdamError(.sizeMismatch, "num_tensors must equal the state's \(self.count), got \(UInt(bitPattern: count))")
-        }
+        let work = try checkStepArguments(params, grads, count)
         let lengths = table.lengths, steps = table.steps
-        var work = 0
-        for i in 0..<count where grads[i] != nil {
-            if params[i] == nil {
-                throw AdamError(.nullPointer, "params[\(i)] is NULL while grads[\(i)] is not")
-            }
-            if steps[i] >= AdamState.maxStep {
-                throw AdamError(.overflow, "tensor \(i) has reached the maximum step count 2^53")
-            }
-            work += lengths[i]
-        }
         let callerMode = swiftadam_internal_fp_enter_default()
         defer { swiftadam_internal_fp_leave(callerMode) }
         let kernel = backend.kernels[T.self]
@@ -68,19 +94,8 @@ extension AdamState {
                 if let g = grads[i], !kernel.allFinite(g, lengths[i]) { return .skipped }
             }
         }
-        let wanted = work >= AdamState.parallelThreshold ? effectiveThreads : 1
-        if wanted <= 1 {
+        runParts(work, params: UnsafeRawPointer(params), grads: UnsafeRawPointer(grads), backend: backend) {
             updateRange(0, work, params: params, grads: grads, kernel: kernel)
-        } else {
-            var job = RangeJob(state: Unmanaged.passUnretained(self), params: UnsafeRawPointer(params),
-                               grads: UnsafeRawPointer(grads), backend: backend, work: work)
-            withUnsafePointer(to: &job) { ctx in
-                WorkerPool.ready.run(parts: wanted, context: UnsafeRawPointer(ctx)) { raw, k, parts in
-                    let j = raw.assumingMemoryBound(to: RangeJob.self).pointee
-                    let (lo, hi) = AdamState.partition(j.work, parts: parts, k)
-                    j.state.takeUnretainedValue().updateRange(lo, hi, job: j)
-                }
-            }
         }
         for i in 0..<count where grads[i] != nil { steps[i] += 1 }
         return .applied
@@ -95,6 +110,10 @@ extension AdamState {
         let grads: UnsafeRawPointer
         let backend: Backend
         let work: Int
+        /// 16-bit states: the grads' format and scale.
+        let half: HalfStepJob?
+        /// params/grads are the two buffers of swiftadam_step_contiguous, not pointer arrays.
+        var contiguous = false
     }
 
     /// [lo, hi) of part k when `total` elements are cut into `parts` pieces whose
@@ -113,16 +132,26 @@ extension AdamState {
             updateRange(lo, hi, params: j.params.assumingMemoryBound(to: UnsafeMutablePointer<T>?.self),
                         grads: j.grads.assumingMemoryBound(to: UnsafePointer<T>?.self), kernel: j.backend.kernels[T.self])
         }
-        switch dtype {
-        case .float32: typed(Float.self)
-        case .float64: typed(Double.self)
+        if j.contiguous {
+            contiguousUpdateRange(lo, hi, params: UnsafeMutableRawPointer(mutating: j.params),
+                                  grads: j.grads, backend: j.backend)
+        } else if let half = j.half {
+            halfUpdateRange(lo, hi, params: j.params.assumingMemoryBound(to: UnsafeMutablePointer<UInt16>?.self),
+                            grads: j.grads, job: half, kernel: j.backend.kernels.f32)
+        } else if dtype == .float64 {
+            typed(Double.self)
+        } else {
+            typed(Float.self)
         }
     }
 
-    /// Update elements [lo, hi) of the concatenation of the tensors being stepped.
-    func updateRange<T: AdamElement>(_ lo: Int, _ hi: Int,
-                                     params: UnsafePointer<UnsafeMutablePointer<T>?>,
-                                     grads: UnsafePointer<UnsafePointer<T>?>, kernel: AdamKernel<T>) {
+    /// Calls body(i, a, b, scalars, start) for the slice [a, b) of each stepped tensor i
+    /// that lies in elements [lo, hi) of the concatenation of the stepped tensors, with
+    /// tensor i's scalars at its next step; `start` is where tensor i begins in that
+    /// concatenation (the buffer offset of swiftadam_step_contiguous).
+    @inline(__always)
+    func forEachSlice<T: AdamElement>(_ lo: Int, _ hi: Int, _: T.Type, stepped: (Int) -> Bool,
+                                      _ body: (Int, Int, Int, KernelScalars<T>, Int) -> Void) {
         let h = hyper
         let lengths = table.lengths, steps = table.steps
         var cachedT: UInt64 = 1
@@ -130,8 +159,9 @@ extension AdamState {
         var start = 0
         for i in 0..<count {
             if start >= hi { break }
-            guard let g = grads[i], let p = params[i] else { continue }
+            if !stepped(i) { continue }
             let n = lengths[i]
+            let first = start
             let a = max(lo, start) - start
             let b = min(hi, start + n) - start
             start += n
@@ -142,9 +172,18 @@ extension AdamState {
                 s = h.kernelScalars(t: t, T.self)
                 cachedT = t
             }
+            body(i, a, b, s, first)
+        }
+    }
+
+    /// Update elements [lo, hi) of the concatenation of the tensors being stepped.
+    func updateRange<T: AdamElement>(_ lo: Int, _ hi: Int,
+                                     params: UnsafePointer<UnsafeMutablePointer<T>?>,
+                                     grads: UnsafePointer<UnsafePointer<T>?>, kernel: AdamKernel<T>) {
+        forEachSlice(lo, hi, T.self, stepped: { grads[$0] != nil && params[$0] != nil }) { i, a, b, s, _ in
             let m = pointer(.expAvg, i, T.self)! + a
             let v = pointer(.expAvgSq, i, T.self)! + a
-            kernel.update(p + a, g + a, m, v, pointer(.maxExpAvgSq, i, T.self).map { $0 + a }, b - a, s)
+            kernel.update(params[i]! + a, grads[i]! + a, m, v, pointer(.maxExpAvgSq, i, T.self).map { $0 + a }, b - a, s)
         }
     }
 }

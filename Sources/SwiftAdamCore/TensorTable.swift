@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Length, moment offset and step count of every tensor of a state, in ONE malloc'd
 /// block. Its size is the caller's tensor count (up to 2^24 entries: 384 MiB), so it is
 /// allocated with malloc and a check: a Swift array that large traps the process when

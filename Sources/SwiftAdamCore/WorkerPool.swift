@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CPUFeatures
 
 /// The worker threads of the process, shared by every state. A step uses at most as many

@@ -2,7 +2,7 @@ import XCTest
 import AdamKernelBase
 import SwiftAdamCore
 
-/// Issue 4: every kernel path gives BIT-IDENTICAL results to every other path and to the
+/// Every kernel path gives BIT-IDENTICAL results to every other path and to the
 /// scalar one, for every option, on any input (odd lengths, misaligned pointers, NaN,
 /// ±Inf, denormals, huge values). NaN results must be NaN on every path; their
 /// payload bits are not compared (see assertBitsEqualExceptNaNPayload).

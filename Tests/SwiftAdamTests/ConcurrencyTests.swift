@@ -42,7 +42,8 @@ final class ConcurrencyTests: XCTestCase {
         }
     }
 
-    /// Two threads hammer swiftadam_step on ONE state (a third reads it): every call
+    /// Two threads hammer ONE state, through swiftadam_step and swiftadam_step_contiguous
+    /// (a third reads it): every call
     /// returns OK or BUSY, never anything else; afterwards the state equals a sequential
     /// replay of exactly as many steps as returned OK.
     func testSameStateFromTwoThreadsIsOkOrBusyNeverCorrupt() {
@@ -63,8 +64,10 @@ final class ConcurrencyTests: XCTestCase {
             var size = 0
             for i in 0..<iterations {
                 let rc: Int32
-                if t < 2 {
+                if t == 0 {
                     rc = cStep(state, params, grads)
+                } else if t == 1 {
+                    rc = swiftadam_step_contiguous(state, params.ptrs[0], grads.ptrs[0], 0)
                 } else if i % 2 == 0 {
                     rc = swiftadam_get_moment(state, 0, SWIFTADAM_MOMENT_EXP_AVG, &out, n)
                 } else {
@@ -76,7 +79,7 @@ final class ConcurrencyTests: XCTestCase {
             }
         }
         let ok = counts[0] + counts[3], busy = counts[1] + counts[4]
-        print("two threads x \(iterations) swiftadam_step on one state: \(ok) OK, \(busy) BUSY; reader: \(counts[6]) OK, \(counts[7]) BUSY")
+        print("two threads x \(iterations) steps (swiftadam_step, swiftadam_step_contiguous) on one state: \(ok) OK, \(busy) BUSY; reader: \(counts[6]) OK, \(counts[7]) BUSY")
         XCTAssertEqual(counts[2] + counts[5] + counts[8], 0, "a call returned something other than OK or BUSY")
         XCTAssertEqual(ok + busy, 2 * iterations)
         XCTAssertGreaterThan(ok, 0)

@@ -1,8 +1,8 @@
 import XCTest
 import SwiftAdamCore
 
-/// The float32 kernel against the documented formula evaluated in float64 (issue 2,
-/// "Numerics"): every option combination, long runs and single steps.
+/// The float32 kernel against the documented formula evaluated in float64: every option
+/// combination, long runs and single steps.
 final class ReferenceAccuracyTests: XCTestCase {
     /// 300 steps on gradients spanning 1e-4...10: half the elements draw a fresh
     /// log-uniform magnitude every step, half keep a per-element scale (as real

@@ -1,5 +1,5 @@
 /* C-ABI test: uses only include/swiftadam.h and libSwiftAdam.so.
- * Life cycle, numerics against a double reference, skip-nonfinite, moments,
+ * Life cycle, numerics against a double reference, skip-nonfinite, the contiguous step, moments,
  * serialize/deserialize/save/load with bit-identical continuation, error codes. */
 #include "swiftadam.h"
 #include <math.h>
@@ -186,6 +186,63 @@ static void test_skip_nonfinite(void) {
     swiftadam_free(s);
 }
 
+/* swiftadam_step_contiguous against swiftadam_step with pointers into the same kind of
+ * buffers: the same status, params and serialized state after every step, on the
+ * single-threaded and the parallel path (one tensor above the 131072-element threshold),
+ * with skipped steps, zero-length tensors and a refused step at the 2^53 limit. */
+static void test_contiguous(void) {
+    enum { NT = 6, STEPS = 6 };
+    const size_t lens[NT] = {5, 0, 37, 1, 140000, 3};
+    size_t total = 0, start[NT];
+    for (int i = 0; i < NT; i++) { start[i] = total; total += lens[i]; }
+    float *pa = malloc(total * sizeof *pa), *pc = malloc(total * sizeof *pc), *g = malloc(total * sizeof *g);
+    unsigned char *sa = NULL, *sc = NULL;
+    for (size_t k = 0; k < total; k++) pa[k] = pc[k] = (float)(urand() * 2 - 1);
+    float *params[NT];
+    const float *grads[NT];
+    for (int i = 0; i < NT; i++) { params[i] = pa + start[i]; grads[i] = g + start[i]; }
+    uint32_t flags[] = {SWIFTADAM_FLAG_AMSGRAD, SWIFTADAM_FLAG_DECOUPLED_WEIGHT_DECAY};
+    for (size_t f = 0; f < 2; f++) {
+        swiftadam_state *a = make_group(lens, NT, flags[f]), *c = make_group(lens, NT, flags[f]);
+        CHECK_STATUS(swiftadam_set_num_threads(a, f + 1), SWIFTADAM_OK);
+        CHECK_STATUS(swiftadam_set_num_threads(c, f + 1), SWIFTADAM_OK);
+        size_t size = 0, na = 0, nc = 0;
+        CHECK_STATUS(swiftadam_serialized_size(a, &size), SWIFTADAM_OK);
+        sa = realloc(sa, size); sc = realloc(sc, size);
+        for (int k = 0; k < STEPS; k++) {
+            for (size_t e = 0; e < total; e++) g[e] = grand();
+            if (k == 3) g[total - 1] = NAN;   /* in the last tensor, with the skip flag */
+            uint32_t sf = k % 2 ? SWIFTADAM_STEP_SKIP_NONFINITE : 0;
+            int32_t ra = swiftadam_step(a, params, grads, NT, sf), rc = swiftadam_step_contiguous(c, pc, g, sf);
+            CHECK(ra == rc, "step %d: swiftadam_step %s, swiftadam_step_contiguous %s", k,
+                  swiftadam_status_name(ra), swiftadam_status_name(rc));
+            CHECK(ra == (k == 3 ? SWIFTADAM_STEP_SKIPPED : SWIFTADAM_OK), "step %d: %s", k, swiftadam_status_name(ra));
+            CHECK(memcmp(pa, pc, total * sizeof *pa) == 0, "step %d flags %u: params differ", k, flags[f]);
+            CHECK_STATUS(swiftadam_serialize(a, sa, size, &na), SWIFTADAM_OK);
+            CHECK_STATUS(swiftadam_serialize(c, sc, size, &nc), SWIFTADAM_OK);
+            CHECK(na == nc && memcmp(sa, sc, na) == 0, "step %d flags %u: states differ", k, flags[f]);
+        }
+        hash_floats(pc, total);
+        for (int i = 0; i < NT; i++) {   /* every tensor, the empty ones too, was stepped */
+            uint64_t st = 0;
+            CHECK_STATUS(swiftadam_tensor_step(c, (size_t)i, &st), SWIFTADAM_OK);
+            CHECK(st == STEPS - 1, "tensor %d: %llu steps, want %d", i, (unsigned long long)st, STEPS - 1);
+        }
+        /* all or nothing: the last tensor at the limit refuses the whole step */
+        CHECK_STATUS(swiftadam_set_tensor_step(c, NT - 1, (uint64_t)1 << 53), SWIFTADAM_OK);
+        CHECK_STATUS(swiftadam_serialize(c, sa, size, &na), SWIFTADAM_OK);
+        memcpy(pa, pc, total * sizeof *pa);
+        CHECK_STATUS(swiftadam_step_contiguous(c, pc, g, 0), SWIFTADAM_ERR_OVERFLOW);
+        CHECK_STATUS(swiftadam_serialize(c, sc, size, &nc), SWIFTADAM_OK);
+        CHECK(memcmp(pa, pc, total * sizeof *pa) == 0 && na == nc && memcmp(sa, sc, na) == 0,
+              "a refused contiguous step changed something");
+        CHECK_STATUS(swiftadam_free(a), SWIFTADAM_OK);
+        CHECK_STATUS(swiftadam_free(c), SWIFTADAM_OK);
+        CHECK_STATUS(swiftadam_step_contiguous(c, pc, g, 0), SWIFTADAM_ERR_INVALID_HANDLE);
+    }
+    free(pa); free(pc); free(g); free(sa); free(sc);
+}
+
 static void test_errors(void) {
     swiftadam_state *s = NULL;
     size_t len = 8, zero = 0;
@@ -269,6 +326,7 @@ int main(void) {
     }
     test_group_and_checkpoints();
     test_skip_nonfinite();
+    test_contiguous();
     test_errors();
     printf("trajectory hash %016llx\n", (unsigned long long)trajectory_hash);
     printf("%d passed, %d failed\n", checks - failures, failures);

@@ -1,4 +1,4 @@
-/* Leak check (issue 5, part 3): N cycles of create / step / serialize / deserialize / free
+/* Leak check: N cycles of create / step / serialize / deserialize / free
  * (plus a failing call each cycle, and every 1000th cycle a save/load and a state large
  * enough to use the worker pool). Checks:
  *   - LeakSanitizer (when built with -fsanitize=address against the ASan library) reports

@@ -1,4 +1,4 @@
-/* Bad-input matrix at the C ABI (issue 5, part 4).
+/* Bad-input matrix at the C ABI.
  *
  * Table-driven: every exported function of include/swiftadam.h is called with NULL for each
  * pointer argument, zero/one/huge (SIZE_MAX, SIZE_MAX/4) lengths, counts and capacities,
@@ -41,6 +41,8 @@ typedef struct {
     float p0[L0], p1[L1], q[LQ];                 /* params */
     float g0[L0], g1[L1], gq[LQ];                /* finite grads */
     float gnan[L1], ginf[L1], gninf[L1];         /* grads with one NaN / +Inf / -Inf */
+    float pcat[L0 + L1], gcat[L0 + L1];          /* S2's tensors end to end (step_contiguous) */
+    float gcat_bad[L0 + L1];                     /* gcat with one non-finite value, per case */
     float *params[3];                            /* {p0, p1, p1} (3rd for count-3 calls) */
     const float *grads[3];
     float *params_null0[2], *params_null1[2];    /* a NULL param where the grad is set */
@@ -56,6 +58,16 @@ typedef struct {
     const double *dgrads[2], *dgrads_nan[2];
     double dout[64], din[64];
     uint32_t u32;                                /* get_dtype output */
+    uint16_t hp0[L0], hp1[L1];                   /* bfloat16 params (state H2) */
+    uint16_t hg0[L0], hg1[L1], hgnan[L1];        /* bfloat16 grads, one with a NaN */
+    uint16_t *hparams[2], *hparams_null1[2];
+    const uint16_t *hgrads[2], *hgrads_nan[2];
+    float gbig[L1];                              /* finite float32 grads, one near FLT_MAX */
+    const float *grads_big[2];
+    uint16_t hout[64];                           /* get_params_half output */
+    size_t ckpth_size;
+    unsigned char ckpth[CKPT_MAX];               /* a valid checkpoint of H2 (bfloat16) */
+    unsigned char ckpth_bad[CKPT_MAX];
     size_t ckpt64_size;
     unsigned char ckpt64[CKPT_MAX];              /* a valid checkpoint of D2 (format version 2) */
     unsigned char ckpt64_bad[CKPT_MAX];
@@ -77,7 +89,7 @@ typedef struct {
 } Arena;
 
 static Arena A, A_before;
-static swiftadam_state *S2, *S1, *D2, *D1, *FREED, *STACK, *ONE, *MAXPTR, *INSIDE;
+static swiftadam_state *S2, *S1, *D2, *D1, *H2, *FREED, *STACK, *ONE, *MAXPTR, *INSIDE;
 static const unsigned char FILL = 0xA5;
 
 static void arena_reset(void) {
@@ -92,6 +104,8 @@ static void arena_reset(void) {
     memset(&A.u32, FILL, sizeof A.u32);
     memset(&A.dout, FILL, sizeof A.dout);
     memcpy(A.ckpt64_bad, A.ckpt64, sizeof A.ckpt64);
+    memcpy(A.ckpth_bad, A.ckpth, sizeof A.ckpth);
+    memset(&A.hout, FILL, sizeof A.hout);
     for (int i = 0; i < 64; i++) A.din[i] = 0.25 * i - 3.0;
     memset(&A.st_out, FILL, sizeof A.st_out);
     A.cfg_bad = A.cfg;
@@ -109,6 +123,9 @@ static void arena_init(void) {
     A.gnan[3] = NAN; A.ginf[L1 - 1] = INFINITY; A.gninf[0] = -INFINITY;
     for (int i = 0; i < LQ; i++) { A.q[i] = (float)i; A.gq[i] = -0.1f * (float)i + 0.05f; A.qnan[i] = A.gq[i]; }
     A.qnan[LQ - 1] = NAN;
+    memcpy(A.pcat, A.p0, sizeof A.p0); memcpy(A.pcat + L0, A.p1, sizeof A.p1);
+    memcpy(A.gcat, A.g0, sizeof A.g0); memcpy(A.gcat + L0, A.g1, sizeof A.g1);
+    memcpy(A.gcat_bad, A.gcat, sizeof A.gcat);
     A.params[0] = A.p0; A.params[1] = A.p1; A.params[2] = A.p1;
     A.grads[0] = A.g0; A.grads[1] = A.g1; A.grads[2] = A.g1;
     A.params_null0[0] = NULL; A.params_null0[1] = A.p1;
@@ -128,6 +145,15 @@ static void arena_init(void) {
     A.dparams[0] = A.dp0; A.dparams[1] = A.dp1;
     A.dgrads[0] = A.dg0; A.dgrads[1] = A.dg1;
     A.dgrads_nan[0] = A.dg0; A.dgrads_nan[1] = A.dgnan;
+    for (int i = 0; i < L0; i++) { A.hp0[i] = (uint16_t)(0x3F00 + i); A.hg0[i] = (uint16_t)(0x3C00 + i); }
+    for (int i = 0; i < L1; i++) { A.hp1[i] = (uint16_t)(0xBE00 + i); A.hg1[i] = A.hgnan[i] = (uint16_t)(0xBC00 + i); A.gbig[i] = A.g1[i]; }
+    A.hgnan[2] = 0x7FC0;
+    A.gbig[L1 - 1] = 3e38f;
+    A.hparams[0] = A.hp0; A.hparams[1] = A.hp1;
+    A.hparams_null1[0] = A.hp0; A.hparams_null1[1] = NULL;
+    A.hgrads[0] = A.hg0; A.hgrads[1] = A.hg1;
+    A.hgrads_nan[0] = A.hg0; A.hgrads_nan[1] = A.hgnan;
+    A.grads_big[0] = A.g0; A.grads_big[1] = A.gbig;
 }
 
 /* ---- snapshots of the states -------------------------------------------------------- */
@@ -299,6 +325,13 @@ static int32_t c_step_nonfinite(const Case *c) {
     const float *const *g = c->a == 0 ? A.grads_nan : c->a == 1 ? A.grads_inf : A.grads_ninf;
     return swiftadam_step(c->h, A.params, g, 2, SWIFTADAM_STEP_SKIP_NONFINITE);
 }
+static int32_t c_step_contiguous(const Case *c) { return swiftadam_step_contiguous(c->h, A.pcat, A.gcat, (uint32_t)c->w); }
+static int32_t c_step_contiguous_params_null(const Case *c) { return swiftadam_step_contiguous(c->h, NULL, A.gcat, 0); }
+static int32_t c_step_contiguous_grads_null(const Case *c) { return swiftadam_step_contiguous(c->h, A.pcat, NULL, 0); }
+static int32_t c_step_contiguous_both_null(const Case *c) { return swiftadam_step_contiguous(c->h, NULL, NULL, 0); }
+static int32_t c_step_contiguous_nonfinite(const Case *c) {
+    return swiftadam_step_contiguous(c->h, A.pcat, A.gcat_bad, SWIFTADAM_STEP_SKIP_NONFINITE);
+}
 static int32_t c_step_tensor(const Case *c) { return swiftadam_step_tensor(c->h, A.q, A.gq, c->a, (uint32_t)c->w); }
 static int32_t c_step_tensor_param_null(const Case *c) { return swiftadam_step_tensor(c->h, NULL, A.gq, LQ, 0); }
 static int32_t c_step_tensor_grad_null(const Case *c) { return swiftadam_step_tensor(c->h, A.q, NULL, LQ, 0); }
@@ -325,6 +358,29 @@ static int32_t c_get_moment_f64_null(const Case *c) { return swiftadam_get_momen
 static int32_t c_set_moment_f64(const Case *c) { return swiftadam_set_moment_f64(c->h, c->a, (int32_t)c->w, A.din, c->b); }
 static int32_t c_set_moment_f64_null(const Case *c) { return swiftadam_set_moment_f64(c->h, 0, 0, NULL, L0); }
 static int32_t c_deser64_bad(const Case *c) { (void)c; return swiftadam_deserialize(A.ckpt64_bad, A.ckpt64_size, NULL, 0, &A.st_out); }
+/* 16-bit entry points: H2 is a bfloat16 state of {5, 17}; c->d is the grad scale */
+static int32_t c_create_half(const Case *c) {
+    return swiftadam_create_half(c->a ? A.lens_huge : A.lens, c->b, &A.cfg_bad, (const uint16_t *const *)A.hparams, &A.st_out);
+}
+static int32_t c_create_half_lengths_null(const Case *c) { (void)c; return swiftadam_create_half(NULL, 2, &A.cfg_bad, (const uint16_t *const *)A.hparams, &A.st_out); }
+static int32_t c_create_half_cfg_null(const Case *c) { (void)c; return swiftadam_create_half(A.lens, 2, NULL, (const uint16_t *const *)A.hparams, &A.st_out); }
+static int32_t c_create_half_params_null(const Case *c) { (void)c; return swiftadam_create_half(A.lens, 2, &A.cfg_bad, NULL, &A.st_out); }
+static int32_t c_create_half_param1_null(const Case *c) { (void)c; return swiftadam_create_half(A.lens, 2, &A.cfg_bad, (const uint16_t *const *)A.hparams_null1, &A.st_out); }
+static int32_t c_create_half_out_null(const Case *c) { (void)c; return swiftadam_create_half(A.lens, 2, &A.cfg_bad, (const uint16_t *const *)A.hparams, NULL); }
+static int32_t c_step_half(const Case *c) { return swiftadam_step_half(c->h, A.hparams, A.hgrads, c->a, c->d, (uint32_t)c->w); }
+static int32_t c_step_half_f32grad(const Case *c) { return swiftadam_step_half_f32grad(c->h, A.hparams, A.grads, c->a, c->d, (uint32_t)c->w); }
+static int32_t c_step_half_params_null(const Case *c) { return swiftadam_step_half(c->h, NULL, A.hgrads, 2, 1.0, 0); }
+static int32_t c_step_half_grads_null(const Case *c) { return swiftadam_step_half(c->h, A.hparams, NULL, 2, 1.0, 0); }
+static int32_t c_step_half_param1_null(const Case *c) { return swiftadam_step_half(c->h, A.hparams_null1, A.hgrads, 2, 1.0, 0); }
+static int32_t c_step_half_nan(const Case *c) { return swiftadam_step_half(c->h, A.hparams, A.hgrads_nan, 2, c->d, SWIFTADAM_STEP_SKIP_NONFINITE); }
+static int32_t c_step_half_big(const Case *c) { return swiftadam_step_half_f32grad(c->h, A.hparams, A.grads_big, 2, c->d, SWIFTADAM_STEP_SKIP_NONFINITE); }
+static int32_t c_get_master(const Case *c) { return swiftadam_get_master(c->h, c->a, A.out, c->b); }
+static int32_t c_get_master_null(const Case *c) { return swiftadam_get_master(c->h, 0, NULL, 64); }
+static int32_t c_set_master(const Case *c) { return swiftadam_set_master(c->h, c->a, A.in, c->b); }
+static int32_t c_set_master_null(const Case *c) { return swiftadam_set_master(c->h, 0, NULL, L0); }
+static int32_t c_get_params_half(const Case *c) { return swiftadam_get_params_half(c->h, c->a, A.hout, c->b); }
+static int32_t c_get_params_half_null(const Case *c) { return swiftadam_get_params_half(c->h, 0, NULL, 64); }
+static int32_t c_deserh_bad(const Case *c) { (void)c; return swiftadam_deserialize(A.ckpth_bad, A.ckpth_size, NULL, 0, &A.st_out); }
 
 /* serialization */
 static int32_t c_serialized_size(const Case *c) { return swiftadam_serialized_size(c->h, &A.sz); }
@@ -374,8 +430,18 @@ static void prep_lens(Case *c) { A.lens_huge[0] = c->a; A.lens_huge[1] = c->b; }
 static void prep_out_struct_size(Case *c) { A.big.c.struct_size = c->a; }
 static void prep_ckpt_byte(Case *c) { A.ckpt_bad[c->a] ^= (unsigned char)c->w; }
 static void prep_ckpt64_byte(Case *c) { A.ckpt64_bad[c->a] ^= (unsigned char)c->w; }
+static void prep_ckpth_byte(Case *c) { A.ckpth_bad[c->a] ^= (unsigned char)c->w; }
 static void prep_cfg_flavor(Case *c) { A.cfg_bad.flavor = (uint32_t)c->w; }
 static void prep_cfg_dtype(Case *c) { A.cfg_bad.dtype = (uint32_t)c->w; }
+static void prep_cfg_dtype_h2(Case *c) { swiftadam_get_config(H2, &A.cfg_bad); A.cfg_bad.dtype = (uint32_t)c->w; }
+static void prep_create_half(Case *c) { A.lens_huge[0] = SIZE_MAX / 4; A.lens_huge[1] = 1; A.cfg_bad.dtype = (uint32_t)c->w; }
+static void prep_gcat_nonfinite(Case *c) {
+    /* NaN in the first tensor, +Inf at the very end, -Inf where the second tensor starts */
+    const float v[] = {NAN, INFINITY, -INFINITY};
+    const size_t at[] = {2, L0 + L1 - 1, L0};
+    memcpy(A.gcat_bad, A.gcat, sizeof A.gcat);
+    A.gcat_bad[at[c->a]] = v[c->a];
+}
 
 /* ---- building the matrix ------------------------------------------------------------ */
 
@@ -499,6 +565,7 @@ static void build(void) {
         {"get_num_threads", c_get_num_threads, 0, 0, 0},
         {"set_num_threads", c_set_num_threads, 1, 0, 0},
         {"step", c_step, 2, 0, 0},
+        {"step_contiguous", c_step_contiguous, 0, 0, 0},
         {"step_tensor", c_step_tensor, LQ, 0, 0},
         {"get_moment", c_get_moment, 0, 64, 0},
         {"set_moment", c_set_moment, 0, L0, 0},
@@ -510,6 +577,11 @@ static void build(void) {
         {"step_tensor_f64", c_step_tensor_f64, LQ, 0, 0},
         {"get_moment_f64", c_get_moment_f64, 0, 64, 0},
         {"set_moment_f64", c_set_moment_f64, 0, L0, 0},
+        {"step_half", c_step_half, 2, 0, 0},
+        {"step_half_f32grad", c_step_half_f32grad, 2, 0, 0},
+        {"get_master", c_get_master, 0, 64, 0},
+        {"set_master", c_set_master, 0, L0, 0},
+        {"get_params_half", c_get_params_half, 0, 64, 0},
     };
     for (size_t f = 0; f < sizeof hf / sizeof *hf; f++) {
         for (int k = 0; k < nbad; k++) {
@@ -589,6 +661,17 @@ static void build(void) {
     for (size_t k = 0; k < 3; k++)
         addf(NOCHANGE, SWIFTADAM_STEP_SKIPPED, c_step_nonfinite, S2, "step(S2, grad %s, SKIP_NONFINITE)", nf[k])->a = k;
     add("step_tensor(S1, grad NaN, SKIP_NONFINITE)", NOCHANGE, SWIFTADAM_STEP_SKIPPED, c_step_tensor_nan, S1);
+    add("step_contiguous(S2, params=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_contiguous_params_null, S2);
+    add("step_contiguous(S2, grads=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_contiguous_grads_null, S2);
+    add("step_contiguous(S2, NULL, NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_contiguous_both_null, S2);
+    for (size_t k = 0; k < 4; k++) {
+        c = addf(ERR, SWIFTADAM_ERR_UNSUPPORTED, c_step_contiguous, S2, "step_contiguous(S2, step_flags=0x%x)", badsf[k]);
+        c->w = badsf[k];
+    }
+    for (size_t k = 0; k < 3; k++) {
+        c = addf(NOCHANGE, SWIFTADAM_STEP_SKIPPED, c_step_contiguous_nonfinite, S2, "step_contiguous(S2, grad %s, SKIP_NONFINITE)", nf[k]);
+        c->a = k; with_prep(c, prep_gcat_nonfinite);
+    }
     add("step(S2, every grad NULL)", NOCHANGE, SWIFTADAM_OK, c_step_all_grads_null, S2);
     addf(NOCHANGE, SWIFTADAM_OK, c_step_all_grads_null, S2, "step(S2, every grad NULL, SKIP_NONFINITE)")->w = SWIFTADAM_STEP_SKIP_NONFINITE;
 
@@ -790,7 +873,8 @@ static void build(void) {
     /* the version-2 checkpoint of D2 with one byte changed */
     struct { size_t at; int64_t x; int32_t want; const char *what; } d2[] = {
         {8, 0x01, SWIFTADAM_ERR_UNSUPPORTED_VERSION, "version 2->3"}, {8, 0x02, SWIFTADAM_ERR_UNSUPPORTED_VERSION, "version 2->0"},
-        {12, 0x40, SWIFTADAM_ERR_CORRUPT, "header_bytes"}, {80, 0x02, SWIFTADAM_ERR_UNSUPPORTED, "dtype 1->3"},
+        {12, 0x40, SWIFTADAM_ERR_CORRUPT, "header_bytes"}, {80, 0x04, SWIFTADAM_ERR_UNSUPPORTED, "dtype 1->5"},
+        {80, 0x02, SWIFTADAM_ERR_CORRUPT, "dtype float64->bfloat16 (sizes)"},
         {83, 0x80, SWIFTADAM_ERR_UNSUPPORTED, "dtype high bit"}, {84, 0x02, SWIFTADAM_ERR_UNSUPPORTED, "flavor 1->3"},
         {80, 0x01, SWIFTADAM_ERR_CORRUPT, "dtype float64->float32 (sizes)"}, {84, 0x01, SWIFTADAM_ERR_CHECKSUM, "flavor keras->torch"},
         {88, 0x01, SWIFTADAM_ERR_CORRUPT, "reserved v2 field"}, {95, 0x80, SWIFTADAM_ERR_CORRUPT, "reserved v2 field high byte"},
@@ -801,6 +885,101 @@ static void build(void) {
         c = addf(ERR, d2[k].want, c_deser64_bad, NULL, "deserialize(v2 byte %zu ^= 0x%llx: %s)", d2[k].at,
                  (unsigned long long)d2[k].x, d2[k].what);
         c->a = d2[k].at; c->w = d2[k].x; with_prep(c, prep_ckpt64_byte);
+    }
+
+    /* 14. float16/bfloat16 with a float32 master: H2 (bfloat16 torch, {5, 17}) */
+    struct { const char *what; CallFn fn; int32_t want; } hn[] = {
+        {"create_half(lengths=NULL)", c_create_half_lengths_null, SWIFTADAM_ERR_NULL_POINTER},
+        {"create_half(cfg=NULL)", c_create_half_cfg_null, SWIFTADAM_ERR_NULL_POINTER},
+        {"create_half(params=NULL)", c_create_half_params_null, SWIFTADAM_ERR_NULL_POINTER},
+        {"create_half(params[1]=NULL)", c_create_half_param1_null, SWIFTADAM_ERR_NULL_POINTER},
+        {"create_half(out=NULL)", c_create_half_out_null, SWIFTADAM_ERR_NULL_POINTER},
+    };
+    for (size_t k = 0; k < sizeof hn / sizeof *hn; k++) {
+        c = add(hn[k].what, ERR, hn[k].want, hn[k].fn, NULL);
+        c->w = SWIFTADAM_DTYPE_BFLOAT16; with_prep(c, prep_cfg_dtype);
+    }
+    struct { uint32_t dtype; size_t huge, n; int32_t want; const char *what; } hc[] = {
+        {SWIFTADAM_DTYPE_FLOAT32, 0, 2, SWIFTADAM_ERR_DTYPE_MISMATCH, "dtype float32"},
+        {SWIFTADAM_DTYPE_FLOAT64, 0, 2, SWIFTADAM_ERR_DTYPE_MISMATCH, "dtype float64"},
+        {4, 0, 2, SWIFTADAM_ERR_INVALID_ARGUMENT, "dtype 4"},
+        {SWIFTADAM_DTYPE_FLOAT16, 0, 0, SWIFTADAM_ERR_INVALID_ARGUMENT, "num_tensors 0"},
+        {SWIFTADAM_DTYPE_FLOAT16, 0, HUGE1, SWIFTADAM_ERR_INVALID_ARGUMENT, "num_tensors SIZE_MAX"},
+        {SWIFTADAM_DTYPE_BFLOAT16, 1, 2, SWIFTADAM_ERR_OVERFLOW, "lengths {SIZE_MAX/4, 1}"},
+    };
+    for (size_t k = 0; k < sizeof hc / sizeof *hc; k++) {
+        c = addf(ERR, hc[k].want, c_create_half, NULL, "create_half(%s)", hc[k].what);
+        c->w = hc[k].dtype; c->b = hc[k].n; c->a = hc[k].huge; with_prep(c, prep_create_half);
+    }
+    c = add("create(cfg.dtype=bfloat16): needs create_half", ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_create_cfg_bad, NULL);
+    c->w = SWIFTADAM_DTYPE_BFLOAT16; with_prep(c, prep_cfg_dtype);
+    add("step_half(S2) on float32", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_step_half, S2)->a = 2;
+    add("step_half_f32grad(D2) on float64", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_step_half_f32grad, D2)->a = 2;
+    add("step(H2) float32 entry on bfloat16", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_step, H2)->a = 2;
+    add("step_f64(H2) float64 entry on bfloat16", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_step_f64, H2)->a = 2;
+    c = add("get_moment_f64(H2) on bfloat16 (float32 moments)", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_get_moment_f64, H2); c->b = 64;
+    c = add("get_master(S2) on float32", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_get_master, S2); c->b = 64;
+    c = add("set_master(D2) on float64", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_set_master, D2); c->b = L0;
+    c = add("get_params_half(S1) on float32", ERR, SWIFTADAM_ERR_DTYPE_MISMATCH, c_get_params_half, S1); c->b = 64;
+    for (size_t k = 0; k < 4; k++) {
+        c = addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_get_master, H2, "get_master(H2, index=%zu)", badidx[k]);
+        c->a = badidx[k]; c->b = 64;
+        c = addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_get_params_half, H2, "get_params_half(H2, index=%zu)", badidx[k]);
+        c->a = badidx[k]; c->b = 64;
+        c = addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_set_master, H2, "set_master(H2, index=%zu)", badidx[k]);
+        c->a = badidx[k]; c->b = L0;
+    }
+    for (size_t k = 0; k < 3; k++) {
+        c = addf(ERR, SWIFTADAM_ERR_BUFFER_TOO_SMALL, c_get_master, H2, "get_master(H2, 1, capacity=%zu)", badcap[k]);
+        c->a = 1; c->b = badcap[k];
+        c = addf(ERR, SWIFTADAM_ERR_BUFFER_TOO_SMALL, c_get_params_half, H2, "get_params_half(H2, 1, capacity=%zu)", badcap[k]);
+        c->a = 1; c->b = badcap[k];
+    }
+    for (size_t k = 0; k < 6; k++)
+        addf(ERR, SWIFTADAM_ERR_SIZE_MISMATCH, c_set_master, H2, "set_master(H2, 0, count=%zu)", badcount[k])->b = badcount[k];
+    add("get_master(H2, out=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_get_master_null, H2);
+    add("set_master(H2, in=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_set_master_null, H2);
+    add("get_params_half(H2, out=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_get_params_half_null, H2);
+    add("step_half(H2, params=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_half_params_null, H2);
+    add("step_half(H2, grads=NULL)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_half_grads_null, H2);
+    add("step_half(H2, params[1]=NULL with a grad)", ERR, SWIFTADAM_ERR_NULL_POINTER, c_step_half_param1_null, H2);
+    for (size_t k = 0; k < 5; k++) {
+        size_t n2 = badcnt[k] == 2 ? 3 : badcnt[k];
+        c = addf(ERR, SWIFTADAM_ERR_SIZE_MISMATCH, c_step_half, H2, "step_half(H2, num_tensors=%zu)", n2);
+        c->a = n2; c->d = 1.0;
+    }
+    for (size_t k = 0; k < 4; k++) {
+        c = addf(ERR, SWIFTADAM_ERR_UNSUPPORTED, c_step_half, H2, "step_half(H2, step_flags=0x%x)", badsf[k]);
+        c->a = 2; c->w = badsf[k]; c->d = 1.0;
+    }
+    double badscale[] = {0.0, -0.0, -1.0, NAN, INFINITY, -INFINITY, 1e-300, 1e300, DBL_MIN};
+    const char *badscalen[] = {"0", "-0", "-1", "NaN", "+Inf", "-Inf", "1e-300 (1/s Inf in float32)", "1e300 (1/s 0 in float32)", "DBL_MIN"};
+    for (size_t k = 0; k < sizeof badscale / sizeof *badscale; k++) {
+        c = addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_step_half, H2, "step_half(H2, grad_scale=%s)", badscalen[k]);
+        c->a = 2; c->d = badscale[k];
+        c = addf(ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_step_half_f32grad, H2, "step_half_f32grad(H2, grad_scale=%s)", badscalen[k]);
+        c->a = 2; c->d = badscale[k];
+    }
+    add("step_half(H2, grad NaN, SKIP_NONFINITE)", NOCHANGE, SWIFTADAM_STEP_SKIPPED, c_step_half_nan, H2)->d = 1.0;
+    add("step_half(H2, grad NaN, scale 1024, SKIP_NONFINITE)", NOCHANGE, SWIFTADAM_STEP_SKIPPED, c_step_half_nan, H2)->d = 1024.0;
+    add("step_half_f32grad(H2, grad 3e38 x 1/0.5 = Inf, SKIP_NONFINITE)", NOCHANGE, SWIFTADAM_STEP_SKIPPED, c_step_half_big, H2)->d = 0.5;
+    c = add("set_config(H2, dtype bfloat16 -> float16)", ERR, SWIFTADAM_ERR_INVALID_ARGUMENT, c_set_config_bad, H2);
+    c->w = SWIFTADAM_DTYPE_FLOAT16; with_prep(c, prep_cfg_dtype_h2);
+    /* the bfloat16 checkpoint of H2 ({5, 17}: header 96 + 32 -> 128; per tensor m, v, master
+     * of 64 and 128 bytes) with one byte changed */
+    struct { size_t at; int64_t x; int32_t want; const char *what; } h2[] = {
+        {80, 0x01, SWIFTADAM_ERR_CHECKSUM, "dtype bfloat16->float16 (same sizes)"},
+        {80, 0x02, SWIFTADAM_ERR_CORRUPT, "dtype bfloat16->float64 (sizes)"},
+        {80, 0x07, SWIFTADAM_ERR_UNSUPPORTED, "dtype 3->4"},
+        {128 + 2 * 64 + 4, 0x01, SWIFTADAM_ERR_CHECKSUM, "master bit"},
+        {128 + 2 * 64 + 20, 0x01, SWIFTADAM_ERR_CORRUPT, "master padding"},
+        {128 + 3 * 64 + 2 * 128 + 64, 0x01, SWIFTADAM_ERR_CHECKSUM, "tensor 1 master bit"},
+        {128 + 3 * 64 + 2 * 128 + 68 + 4, 0x80, SWIFTADAM_ERR_CORRUPT, "tensor 1 master padding"},
+    };
+    for (size_t k = 0; k < sizeof h2 / sizeof *h2; k++) {
+        c = addf(ERR, h2[k].want, c_deserh_bad, NULL, "deserialize(bfloat16 byte %zu ^= 0x%llx: %s)", h2[k].at,
+                 (unsigned long long)h2[k].x, h2[k].what);
+        c->a = h2[k].at; c->w = h2[k].x; with_prep(c, prep_ckpth_byte);
     }
 }
 
@@ -826,12 +1005,12 @@ static void set_sentinel(void) {
 }
 
 static int run(Case *c, int verbose) {
-    static Snap s2a, s2b, s1a, s1b, d2a, d2b, d1a, d1b;
+    static Snap s2a, s2b, s1a, s1b, d2a, d2b, d1a, d1b, h2a, h2b;
     static char da[8192], db[8192];
     arena_reset();
     if (prep_of[c - cases]) prep_of[c - cases](c);
     memcpy(&A_before, &A, sizeof A);
-    snap(S2, &s2a); snap(S1, &s1a); snap(D2, &d2a); snap(D1, &d1a);
+    snap(S2, &s2a); snap(S1, &s1a); snap(D2, &d2a); snap(D1, &d1a); snap(H2, &h2a);
     dir_signature(da, sizeof da);
     set_sentinel();
 
@@ -851,11 +1030,12 @@ static int run(Case *c, int verbose) {
         else if (strcmp(msg, sentinel) == 0) { fail(c, "swiftadam_last_error() was not set by this call"); bad = 1; }
     }
     if (c->kind == ERR || c->kind == NOCHANGE || c->kind == PURE) {
-        snap(S2, &s2b); snap(S1, &s1b); snap(D2, &d2b); snap(D1, &d1b);
+        snap(S2, &s2b); snap(S1, &s1b); snap(D2, &d2b); snap(D1, &d1b); snap(H2, &h2b);
         if (!same_snap(&s2a, &s2b)) { fail(c, "state S2 changed"); bad = 1; }
         if (!same_snap(&s1a, &s1b)) { fail(c, "state S1 changed"); bad = 1; }
         if (!same_snap(&d2a, &d2b)) { fail(c, "state D2 changed"); bad = 1; }
         if (!same_snap(&d1a, &d1b)) { fail(c, "state D1 changed"); bad = 1; }
+        if (!same_snap(&h2a, &h2b)) { fail(c, "state H2 changed"); bad = 1; }
         if (memcmp(&A, &A_before, sizeof A) != 0) {
             const unsigned char *x = (const unsigned char *)&A, *y = (const unsigned char *)&A_before;
             size_t at = 0;
@@ -906,6 +1086,12 @@ static void setup(int *stack_int) {
         if (swiftadam_step_tensor_f64(D1, A.dq, A.dgq, LQ, 0) != SWIFTADAM_OK) exit(2);
     }
     if (swiftadam_serialize(D2, A.ckpt64, sizeof A.ckpt64, &A.ckpt64_size) != SWIFTADAM_OK) exit(2);
+    swiftadam_config hc = cfg;
+    hc.dtype = SWIFTADAM_DTYPE_BFLOAT16;
+    if (swiftadam_create_half(A.lens, 2, &hc, (const uint16_t *const *)A.hparams, &H2) != SWIFTADAM_OK) { fprintf(stderr, "create H2: %s\n", swiftadam_last_error()); exit(2); }
+    for (int k = 0; k < 3; k++)
+        if (swiftadam_step_half(H2, A.hparams, A.hgrads, 2, 1.0, 0) != SWIFTADAM_OK) exit(2);
+    if (swiftadam_serialize(H2, A.ckpth, sizeof A.ckpth, &A.ckpth_size) != SWIFTADAM_OK) exit(2);
     size_t three = 3;
     if (swiftadam_create(&three, 1, NULL, &FREED) != SWIFTADAM_OK || swiftadam_free(FREED) != SWIFTADAM_OK) exit(2);
     STACK = (swiftadam_state *)stack_int;
@@ -954,6 +1140,7 @@ int main(int argc, char **argv) {
     /* the fixture states are still alive and usable */
     if (swiftadam_step(S2, A.params, A.grads, 2, 0) != SWIFTADAM_OK ||
         swiftadam_step_f64(D2, A.dparams, A.dgrads, 2, 0) != SWIFTADAM_OK ||
+        swiftadam_step_half(H2, A.hparams, A.hgrads, 2, 1.0, 0) != SWIFTADAM_OK || swiftadam_free(H2) != SWIFTADAM_OK ||
         swiftadam_free(S2) != SWIFTADAM_OK || swiftadam_free(S1) != SWIFTADAM_OK ||
         swiftadam_free(D2) != SWIFTADAM_OK || swiftadam_free(D1) != SWIFTADAM_OK) {
         fprintf(stderr, "FAIL fixture states unusable after the matrix: %s\n", swiftadam_last_error());

@@ -1,4 +1,4 @@
-/* Reader safety figures (issue 5): 4 KB checkpoints whose header claims absurd sizes
+/* Reader safety figures: 4 KB checkpoints whose header claims absurd sizes
  * (2^60 elements, 2^60 tensors, lengths whose sum overflows, a file size of 2^60) are
  * rejected before anything of that size is allocated. Each forged file is otherwise
  * consistent: right magic, version, header size and a VALID CRC-32C, so only the size

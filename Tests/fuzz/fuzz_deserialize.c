@@ -72,21 +72,39 @@ static void check_state(swiftadam_state *s, const uint8_t *data, size_t size) {
     REQUIRE(t == (swiftadam_state *)0x5a, "*out written on failure");
     free(lens);
 
-    /* one step with gradient 1 (params 0) works on whatever moments were stored */
+    /* one step with gradient 1 (params 0) works on whatever moments were stored, through
+     * the entry point of the state's dtype (the other dtypes' must refuse it) */
+    uint32_t dtype = 99;
+    REQUIRE(swiftadam_get_dtype(s, &dtype) == SWIFTADAM_OK, "get_dtype");
+    REQUIRE(dtype <= SWIFTADAM_DTYPE_BFLOAT16, "unknown dtype %u", dtype);
     if (total <= 4096) {
-        float *p = calloc(total + 1, sizeof(float)), *g = malloc((total + 1) * sizeof(float));
-        float **params = malloc(n * sizeof *params);
-        const float **grads = malloc(n * sizeof *grads);
+        int f64 = dtype == SWIFTADAM_DTYPE_FLOAT64, half = dtype >= SWIFTADAM_DTYPE_FLOAT16;
+        size_t esz = f64 ? sizeof(double) : half ? sizeof(uint16_t) : sizeof(float);
+        unsigned char *p = calloc(total + 1, esz), *g = malloc((total + 1) * esz);
+        void **params = malloc(n * sizeof *params);
+        const void **grads = malloc(n * sizeof *grads);
         REQUIRE(p && g && params && grads, "malloc");
-        for (size_t i = 0; i <= total; i++) g[i] = 1.0f;
+        for (size_t i = 0; i <= total; i++) {
+            if (f64) ((double *)g)[i] = 1.0;
+            else if (half) ((uint16_t *)g)[i] = dtype == SWIFTADAM_DTYPE_FLOAT16 ? 0x3C00 : 0x3F80;   /* 1.0 */
+            else ((float *)g)[i] = 1.0f;
+        }
         size_t off = 0;
         for (size_t i = 0; i < n; i++) {
             size_t len = 0;
             swiftadam_tensor_length(s, i, &len);
-            params[i] = p + off; grads[i] = g + off;
+            params[i] = p + off * esz; grads[i] = g + off * esz;
             off += len;
         }
-        int32_t rc = swiftadam_step(s, params, grads, n, 0);
+        int32_t wrong = f64 ? swiftadam_step(s, (float *const *)params, (const float *const *)grads, n, 0)
+                            : swiftadam_step_f64(s, (double *const *)params, (const double *const *)grads, n, 0);
+        REQUIRE(wrong == SWIFTADAM_ERR_DTYPE_MISMATCH, "other dtype's step = %d", wrong);
+        wrong = half ? swiftadam_step(s, (float *const *)params, (const float *const *)grads, n, 0)
+                     : swiftadam_step_half(s, (uint16_t *const *)params, (const uint16_t *const *)grads, n, 1.0, 0);
+        REQUIRE(wrong == SWIFTADAM_ERR_DTYPE_MISMATCH, "other dtype's step = %d", wrong);
+        int32_t rc = f64 ? swiftadam_step_f64(s, (double *const *)params, (const double *const *)grads, n, 0)
+                   : half ? swiftadam_step_half(s, (uint16_t *const *)params, (const uint16_t *const *)grads, n, 1.0, 0)
+                          : swiftadam_step(s, (float *const *)params, (const float *const *)grads, n, 0);
         /* OVERFLOW: a tensor already at the 2^53 step limit */
         REQUIRE(rc == SWIFTADAM_OK || rc == SWIFTADAM_ERR_OVERFLOW, "step = %d", rc);
         free(p); free(g); free(params); free(grads);

@@ -1,7 +1,8 @@
 /* libFuzzer target: a state built from the fuzz input -> serialize -> deserialize.
  *
  * The input is read as: tensor count, lengths, flags (low 4 bits; bit 4: float64 state,
- * bit 5: keras flavour), five hyperparameters (each either a raw float64, possibly invalid,
+ * bit 5: keras flavour, bit 6: a 16-bit state instead (bit 7: bfloat16, else float16), whose
+ * initial params and master values follow the moments), five hyperparameters (each either a raw float64, possibly invalid,
  * or a raw value folded into the valid range), a step count per tensor (sometimes above
  * 2^53), the moments as raw bit patterns of the dtype (NaN payloads, subnormals, -0
  * included), one bit position, one cut position, and gradients.
@@ -10,9 +11,10 @@
  *     set_tensor_step accepts exactly the steps <= 2^53;
  *   - serializing twice gives identical bytes, of the announced size;
  *   - bytes -> state -> bytes reproduces the bytes; the state read back has bit-identical
- *     hyperparameters, flavour, dtype, lengths, steps and moments;
+ *     hyperparameters, flavour, dtype, lengths, steps, moments and master;
  *   - every single-bit flip and every truncation / extension of the bytes is rejected;
- *   - the original and the read-back state take the same step bit for bit.
+ *   - the original and the read-back state take the same step bit for bit (16-bit states:
+ *     16-bit grads and a grad scale from the input, which both accept or both refuse).
  */
 #include "swiftadam.h"
 #include <math.h>
@@ -85,9 +87,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     REQUIRE(swiftadam_config_init(&cfg, sizeof cfg) == SWIFTADAM_OK, "config_init");
     uint32_t fb = (uint32_t)take(&in, 1);
     cfg.flags = fb & 0xF;
-    int f64 = (fb >> 4) & 1;
+    int half = (fb >> 6) & 1, f64 = !half && ((fb >> 4) & 1);
     size_t esz = f64 ? 8 : 4;
     cfg.dtype = f64 ? SWIFTADAM_DTYPE_FLOAT64 : SWIFTADAM_DTYPE_FLOAT32;
+    if (half) cfg.dtype = (fb >> 7) & 1 ? SWIFTADAM_DTYPE_BFLOAT16 : SWIFTADAM_DTYPE_FLOAT16;
     cfg.flavor = (fb >> 5) & 1 ? SWIFTADAM_FLAVOR_KERAS : SWIFTADAM_FLAVOR_TORCH;
     cfg.lr = hyper(&in, 0);
     cfg.beta1 = hyper(&in, 1);
@@ -96,7 +99,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.weight_decay = hyper(&in, 0);
 
     swiftadam_state *s = NULL;
-    int32_t rc = swiftadam_create(lens, n, &cfg, &s);
+    uint16_t h0[MAXT * MAXLEN + 1];
+    const uint16_t *hp0[MAXT];
+    for (size_t k = 0, off = 0; k < n; off += lens[k], k++) hp0[k] = h0 + off;
+    if (half) for (size_t k = 0; k < total; k++) h0[k] = (uint16_t)take(&in, 2);
+    int32_t rc = half ? swiftadam_create_half(lens, n, &cfg, hp0, &s) : swiftadam_create(lens, n, &cfg, &s);
     if (!valid_config(&cfg)) {
         REQUIRE(rc == SWIFTADAM_ERR_INVALID_ARGUMENT && s == NULL, "invalid config: create returned %d", rc);
         return 0;
@@ -116,6 +123,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (int w = 0; w < (ams ? 3 : 2); w++) {
             for (size_t k = 0; k < lens[i]; k++) { uint64_t u = take(&in, (int)esz); memcpy((char *)buf + k * esz, &u, esz); }
             REQUIRE(set_moment(s, i, w, buf, lens[i], f64) == SWIFTADAM_OK, "set_moment");
+        }
+        if (half && (take(&in, 1) & 1)) {   /* else the master stays the params' exact values */
+            for (size_t k = 0; k < lens[i]; k++) { uint32_t u = (uint32_t)take(&in, 4); memcpy((char *)buf + k * 4, &u, 4); }
+            REQUIRE(swiftadam_set_master(s, i, (const float *)buf, lens[i]) == SWIFTADAM_OK, "set_master");
         }
     }
     size_t flip = (size_t)take(&in, 4), cut = (size_t)take(&in, 4);
@@ -153,6 +164,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             REQUIRE(get_moment(r, i, w, m2, MAXLEN + 1, f64) == SWIFTADAM_OK, "get_moment");
             REQUIRE(memcmp(m1, m2, lens[i] * esz) == 0, "tensor %zu moment %d differs", i, w);
         }
+        if (half) {
+            float x1[MAXLEN + 1], x2[MAXLEN + 1];
+            REQUIRE(swiftadam_get_master(s, i, x1, MAXLEN + 1) == SWIFTADAM_OK, "get_master");
+            REQUIRE(swiftadam_get_master(r, i, x2, MAXLEN + 1) == SWIFTADAM_OK, "get_master");
+            REQUIRE(memcmp(x1, x2, lens[i] * 4) == 0, "tensor %zu master differs", i);
+        }
     }
 
     /* every single-bit flip is rejected (CRC-32C: all of them, not a sample) */
@@ -185,11 +202,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         off += lens[i];
     }
     uint32_t sf = (uint32_t)take(&in, 1) & SWIFTADAM_STEP_SKIP_NONFINITE;
-    int32_t r1 = step(s, pp1, gg, n, sf, f64), r2 = step(r, pp2, gg, n, sf, f64);
-    REQUIRE(r1 == r2, "step: %d vs %d", r1, r2);
-    REQUIRE(memcmp(p1, p2, total * esz) == 0, "params differ after one step");
+    if (half) {
+        /* 16-bit params and grads in the same buffers (the first half of each element) */
+        double scale = take(&in, 1) & 1 ? take_double(&in) : 1.0;
+        for (size_t k = 0; k < total; k++) ((uint16_t *)p1)[k] = ((uint16_t *)p2)[k] = h0[k];
+        uint16_t *hp1[MAXT], *hp2[MAXT];
+        const uint16_t *hg[MAXT];
+        for (size_t i = 0, off = 0; i < n; off += lens[i], i++) {
+            hp1[i] = (uint16_t *)p1 + off; hp2[i] = (uint16_t *)p2 + off;
+            hg[i] = gg[i] ? (const uint16_t *)g + off : NULL;
+        }
+        int32_t r1 = swiftadam_step_half(s, hp1, hg, n, scale, sf), r2 = swiftadam_step_half(r, hp2, hg, n, scale, sf);
+        REQUIRE(r1 == r2, "step_half: %d vs %d", r1, r2);
+        REQUIRE(memcmp(p1, p2, total * 2) == 0, "16-bit params differ after one step");
+    } else {
+        int32_t r1 = step(s, pp1, gg, n, sf, f64), r2 = step(r, pp2, gg, n, sf, f64);
+        REQUIRE(r1 == r2, "step: %d vs %d", r1, r2);
+        REQUIRE(memcmp(p1, p2, total * esz) == 0, "params differ after one step");
+    }
     /* the other dtype's entry point is refused and changes nothing */
-    REQUIRE(step(s, pp1, gg, n, 0, !f64) == SWIFTADAM_ERR_DTYPE_MISMATCH, "other dtype's step accepted");
+    REQUIRE(step(s, pp1, gg, n, 0, half ? 0 : !f64) == SWIFTADAM_ERR_DTYPE_MISMATCH, "other dtype's step accepted");
     free(a); free(a2); free(b);
     serialize_all(s, &a, &na);
     serialize_all(r, &b, &nb);

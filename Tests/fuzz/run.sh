@@ -15,7 +15,7 @@
 # Env:   FUZZ_SCRATCH (default .build-fuzz), FUZZ_LOG (append a summary line per run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export PATH=/opt/swift/usr/bin:$PATH
+source Tests/toolchain.sh   # SWIFT, CLANG
 # A Swift trap under ASan otherwise hangs in the runtime's backtracer; with it off the
 # fuzzer reports the crash and exits.
 export SWIFT_BACKTRACE=enable=no
@@ -24,10 +24,9 @@ shift
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(fuzz_deserialize fuzz_roundtrip)
 S=${FUZZ_SCRATCH:-.build-fuzz}
-CLANG=/opt/swift/usr/bin/clang
 
 for cfg in debug release; do
-    swift build -c $cfg --scratch-path "$S" -Xswiftc -sanitize=fuzzer,address --product SwiftAdam 2>&1 | grep -v '^\[' || true
+    "$SWIFT" build -c $cfg --scratch-path "$S" -Xswiftc -sanitize=fuzzer,address --product SwiftAdam 2>&1 | grep -v '^\[' || true
     test -f "$S/$cfg/libSwiftAdam.so"
     ln -sf libSwiftAdam.so "$S/$cfg/libSwiftAdam.so.0"   # the SONAME the fuzz targets look for
 done

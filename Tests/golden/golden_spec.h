@@ -68,4 +68,25 @@ static inline double golden_moment_v2(size_t file, size_t t, int which, size_t i
     return sign * (double)((file + 1) * 10000 + (t + 1) * 1000 + (size_t)which * 100 + i) * 0.0078125;
 }
 
+/* Format version 2, 16-bit params: float32 moments (golden_moment_v2 as float32, file index
+ * GOLDEN_HALF_BASE + f) and a float32 master (golden_master). */
+static const golden_spec_v2 GOLDEN_HALF[] = {
+    {"v2_bfloat16_master_group.ckpt", 3, {5, 0, 37}, {4, 0, 9}, 1e-3, 0.9, 0.999, 1e-8, 0.01,
+     SWIFTADAM_FLAG_AMSGRAD | SWIFTADAM_FLAG_DECOUPLED_WEIGHT_DECAY, SWIFTADAM_FLAVOR_TORCH, SWIFTADAM_DTYPE_BFLOAT16},
+    {"v2_float16_master_keras.ckpt", 1, {9}, {1000}, 3e-4, 0.8, 0.99, 1e-7, 0.0, 0,
+     SWIFTADAM_FLAVOR_KERAS, SWIFTADAM_DTYPE_FLOAT16},
+};
+#define GOLDEN_HALF_COUNT (sizeof GOLDEN_HALF / sizeof *GOLDEN_HALF)
+#define GOLDEN_HALF_BASE 10
+
+/* Master values: multiples of 1/128 with both signs, plus -0.0, a float32 subnormal and a
+ * NaN with a payload in tensor 0, which must survive a save and load bit for bit. */
+static inline float golden_master(size_t file, size_t t, size_t i) {
+    if (t == 0 && i == 0) return -0.0f;
+    if (t == 0 && i == 1) return 1e-40f;
+    if (t == 0 && i == 2) { uint32_t nan = 0x7FC12345u; float f; memcpy(&f, &nan, 4); return f; }
+    float sign = i % 4 == 3 ? -1.0f : 1.0f;
+    return sign * (float)((file + 1) * 10000 + (t + 1) * 1000 + 500 + i) * 0.0078125f;
+}
+
 #endif

@@ -4,6 +4,7 @@
 #include "golden_spec.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 
 int main(void) {
     for (size_t f = 0; f < GOLDEN_COUNT; f++) {
@@ -46,6 +47,32 @@ int main(void) {
                                                                 : swiftadam_set_moment(s, t, w, x, g->lens[t]);
                 if (rc != SWIFTADAM_OK) { fprintf(stderr, "%s\n", swiftadam_last_error()); return 1; }
             }
+        }
+        if (swiftadam_save(s, g->file) != SWIFTADAM_OK) { fprintf(stderr, "%s\n", swiftadam_last_error()); return 1; }
+        swiftadam_free(s);
+        printf("wrote %s\n", g->file);
+    }
+    for (size_t f = 0; f < GOLDEN_HALF_COUNT; f++) {
+        const golden_spec_v2 *g = &GOLDEN_HALF[f];
+        swiftadam_config cfg;
+        swiftadam_config_init(&cfg, sizeof cfg);
+        cfg.lr = g->lr; cfg.beta1 = g->beta1; cfg.beta2 = g->beta2; cfg.eps = g->eps;
+        cfg.weight_decay = g->weight_decay; cfg.flags = g->flags; cfg.flavor = g->flavor; cfg.dtype = g->dtype;
+        uint16_t zeros[64] = {0};
+        const uint16_t *params[4] = {zeros, zeros, zeros, zeros};
+        swiftadam_state *s = NULL;
+        if (swiftadam_create_half(g->lens, g->n, &cfg, params, &s) != SWIFTADAM_OK) { fprintf(stderr, "%s\n", swiftadam_last_error()); return 1; }
+        int moments = (g->flags & SWIFTADAM_FLAG_AMSGRAD) ? 3 : 2;
+        for (size_t t = 0; t < g->n; t++) {
+            float x[64];
+            int32_t rc = swiftadam_set_tensor_step(s, t, g->steps[t]);
+            for (int w = 0; w < moments && rc == SWIFTADAM_OK; w++) {
+                for (size_t i = 0; i < g->lens[t]; i++) x[i] = (float)golden_moment_v2(GOLDEN_HALF_BASE + f, t, w, i, SWIFTADAM_DTYPE_FLOAT32);
+                rc = swiftadam_set_moment(s, t, w, x, g->lens[t]);
+            }
+            for (size_t i = 0; i < g->lens[t]; i++) x[i] = golden_master(f, t, i);
+            if (rc == SWIFTADAM_OK) rc = swiftadam_set_master(s, t, x, g->lens[t]);
+            if (rc != SWIFTADAM_OK) { fprintf(stderr, "%s\n", swiftadam_last_error()); return 1; }
         }
         if (swiftadam_save(s, g->file) != SWIFTADAM_OK) { fprintf(stderr, "%s\n", swiftadam_last_error()); return 1; }
         swiftadam_free(s);

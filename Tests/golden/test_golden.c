@@ -1,7 +1,7 @@
 /* Golden checkpoints (see golden_spec.h): format version 1 (library 0.1.0) and version 2
- * (float64 and the keras flavour):
+ * (float64 and the keras flavour; float16 and bfloat16 with their float32 master):
  *   - each file loads (swiftadam_load, and swiftadam_deserialize from memory) to exactly the
- *     written-down hyperparameters, flavour, dtype, lengths, steps and moments (bit for bit);
+ *     written-down hyperparameters, flavour, dtype, lengths, steps, moments and master (bit for bit);
  *   - re-serializing gives the file's bytes back (a float32 torch state is still written as
  *     version 1, everything else as version 2);
  *   - v1_stepped_adam.ckpt and v2_stepped_float64_keras.ckpt hold the moments of 3 real
@@ -93,8 +93,7 @@ static const double STEPPED_V2_EXP_AVG_SQ[8] = {
 };
 
 /* One version-2 file: loads to its spec, re-serializes to its bytes, rejects every flip. */
-static long check_v2(const char *dir, size_t f, size_t *files) {
-    const golden_spec_v2 *g = &GOLDEN_V2[f];
+static long check_v2(const char *dir, const golden_spec_v2 *g, size_t f, size_t *files) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, g->file);
     size_t size = 0;
@@ -133,6 +132,13 @@ static long check_v2(const char *dir, size_t f, size_t *files) {
                     for (size_t i = 0; i < len; i++) bad += !same_bits_f(x[i], (float)golden_moment_v2(f, t, w, i, g->dtype));
                 }
                 CHECK(bad == 0, "%s: tensor %zu moment %d: %zu values differ", g->file, t, w, bad);
+            }
+            if (g->dtype == SWIFTADAM_DTYPE_FLOAT16 || g->dtype == SWIFTADAM_DTYPE_BFLOAT16) {
+                float x[64];
+                size_t bad = 0;
+                CHECK(swiftadam_get_master(m, t, x, 64) == SWIFTADAM_OK, "%s: get_master", g->file);
+                for (size_t i = 0; i < len; i++) bad += !same_bits_f(x[i], golden_master(f - GOLDEN_HALF_BASE, t, i));
+                CHECK(bad == 0, "%s: tensor %zu master: %zu values differ", g->file, t, bad);
             }
         }
         check_reserialize(s, bytes, size, g->file);
@@ -220,7 +226,8 @@ int main(int argc, char **argv) {
         swiftadam_free(s);
     }
     free(bytes);
-    for (size_t f = 0; f < GOLDEN_V2_COUNT; f++) flips += check_v2(dir, f, &files);
+    for (size_t f = 0; f < GOLDEN_V2_COUNT; f++) flips += check_v2(dir, &GOLDEN_V2[f], f, &files);
+    for (size_t f = 0; f < GOLDEN_HALF_COUNT; f++) flips += check_v2(dir, &GOLDEN_HALF[f], GOLDEN_HALF_BASE + f, &files);
     snprintf(path, sizeof path, "%s/%s", dir, STEPPED_V2_FILE);
     bytes = read_file(path, &size);
     s = NULL;

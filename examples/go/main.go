@@ -3,7 +3,8 @@
 // computed here in Go.
 //
 // cgo forbids handing C an array of Go pointers (Go memory that holds Go pointers), so the
-// tensors and the pointer arrays live in C memory (C.malloc) and Go sees them as slices.
+// tensors live end to end in one Go slice for the params and one for the grads, and
+// swiftadam_step_contiguous takes the two slices: no C memory, no pointer arrays.
 //
 //	After `make install`:
 //	  CGO_CFLAGS="$(pkg-config --cflags swiftadam)" \
@@ -54,15 +55,6 @@ func check(what string, rc C.int32_t) {
 	}
 }
 
-// cFloats is n floats of zeroed C memory, seen from Go as a slice.
-func cFloats(n int) []float32 {
-	p := C.calloc(C.size_t(n), 4)
-	if p == nil {
-		panic("calloc")
-	}
-	return unsafe.Slice((*float32)(p), n)
-}
-
 // pow is libm's, as in the library. Go's math.Pow is its own code: for b = 0.9 it differs
 // from libm in the last bit of the double from t = 4 on (rounding to float32 mostly hides it).
 func pow(b float64, t int) float64 { return float64(C.pow(C.double(b), C.double(t))) }
@@ -98,16 +90,20 @@ func main() {
 	fmt.Printf("libSwiftAdam %s (%s backend)\n", C.GoString(C.swiftadam_version_string()),
 		C.GoString(C.swiftadam_backend_name()))
 
-	nt := len(lengths)
-	cLengths := (*[1 << 20]C.size_t)(C.malloc(C.size_t(nt) * C.sizeof_size_t))[:nt:nt]
-	paramPtrs := (*[1 << 20]*C.float)(C.malloc(C.size_t(nt) * C.size_t(unsafe.Sizeof(uintptr(0)))))[:nt:nt]
-	gradPtrs := (*[1 << 20]*C.float)(C.malloc(C.size_t(nt) * C.size_t(unsafe.Sizeof(uintptr(0)))))[:nt:nt]
+	nt, total := len(lengths), 0
+	for _, n := range lengths {
+		total += n
+	}
+	cLengths := make([]C.size_t, nt)
+	// flatParams and flatGrads hold the tensors end to end; params[k] and grads[k] view tensor k.
+	flatParams, flatGrads := make([]float32, total), make([]float32, total)
 	params, grads := make([][]float32, nt), make([][]float32, nt)
 	refP, refM, refV := make([][]float32, nt), make([][]float32, nt), make([][]float32, nt)
+	start := 0
 	for k, n := range lengths {
 		cLengths[k] = C.size_t(n)
-		params[k], grads[k] = cFloats(n), cFloats(n)
-		paramPtrs[k], gradPtrs[k] = (*C.float)(&params[k][0]), (*C.float)(&grads[k][0])
+		params[k], grads[k] = flatParams[start:start+n], flatGrads[start:start+n]
+		start += n
 		refP[k], refM[k], refV[k] = make([]float32, n), make([]float32, n), make([]float32, n)
 		for i := range params[k] {
 			params[k][i] = float32(math.Cos(float64(5*i + k)))
@@ -142,7 +138,7 @@ func main() {
 				grads[k][i] = p - 0.5
 			}
 		}
-		check("step", C.swiftadam_step(state, &paramPtrs[0], &gradPtrs[0], C.size_t(nt), 0))
+		check("step", C.swiftadam_step_contiguous(state, (*C.float)(&flatParams[0]), (*C.float)(&flatGrads[0]), 0))
 		for k := range params {
 			referenceStep(refP[k], refM[k], refV[k], grads[k], step+1, lr)
 			for i := range params[k] {

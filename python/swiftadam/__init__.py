@@ -6,6 +6,9 @@ driven from numpy.
     opt = swiftadam.Adam([w], lr=1e-2)
     opt.step([grad_w])                            # one grad per param, same order
 
+Layers: ``_bindings`` (the C prototypes) → ``_native`` (state handles, hyperparameters
+as ``Hyper``) → ``_checks`` (argument validation) → ``optim`` (``Adam``, ``AdamW``).
+
 The library is found by :func:`swiftadam._bindings.candidate_paths` (env
 ``SWIFTADAM_LIBRARY``, the copy bundled in this package, the repository's
 ``.build/release``); :func:`library_path` says which one is in use.
@@ -20,7 +23,8 @@ __all__ = ["Adam", "AdamW", "SwiftAdamError", "__version__", "backend", "library
 
 
 def backend() -> str:
-    """The kernel path the library uses in this process: "avx512", "avx2", "sse2" or "scalar"."""
+    """The kernel path the library uses in this process (swiftadam_backend_name): "avx512",
+    "avx2", "sse2", "simd" (portable Swift SIMD) or "scalar"."""
     return _bindings.lib.swiftadam_backend_name().decode()
 
 

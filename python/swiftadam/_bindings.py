@@ -65,6 +65,8 @@ SWIFTADAM_FLAG_NO_BIAS_CORRECTION = 1 << 3
 
 SWIFTADAM_DTYPE_FLOAT32 = 0
 SWIFTADAM_DTYPE_FLOAT64 = 1
+SWIFTADAM_DTYPE_FLOAT16 = 2
+SWIFTADAM_DTYPE_BFLOAT16 = 3
 
 SWIFTADAM_FLAVOR_TORCH = 0
 SWIFTADAM_FLAVOR_KERAS = 1
@@ -189,6 +191,10 @@ _proto("swiftadam_set_num_threads", c_int32, [_state_p, c_size_t])
 #                        const float *const *grads, size_t num_tensors, uint32_t step_flags);
 _proto("swiftadam_step", c_int32, [_state_p, _float_pp, _float_pp, c_size_t, c_uint32])
 
+# int32_t swiftadam_step_contiguous(swiftadam_state *state, float *params, const float *grads,
+#                                   uint32_t step_flags);
+_proto("swiftadam_step_contiguous", c_int32, [_state_p, _float_p, _float_p, c_uint32])
+
 # int32_t swiftadam_step_tensor(swiftadam_state *state, float *param, const float *grad,
 #                               size_t length, uint32_t step_flags);
 _proto("swiftadam_step_tensor", c_int32, [_state_p, _float_p, _float_p, c_size_t, c_uint32])
@@ -200,6 +206,34 @@ _proto("swiftadam_step_f64", c_int32, [_state_p, _double_pp, _double_pp, c_size_
 # int32_t swiftadam_step_tensor_f64(swiftadam_state *state, double *param, const double *grad,
 #                                   size_t length, uint32_t step_flags);
 _proto("swiftadam_step_tensor_f64", c_int32, [_state_p, _double_p, _double_p, c_size_t, c_uint32])
+
+# ---- 16-bit params with float32 master weights ----
+
+_u16_p = c_void_p  # uint16_t * (raw addresses)
+_u16_pp = POINTER(c_void_p)  # uint16_t *const * / const uint16_t *const *
+
+# int32_t swiftadam_create_half(const size_t *lengths, size_t num_tensors, const swiftadam_config *cfg,
+#                               const uint16_t *const *params, swiftadam_state **out);
+_proto("swiftadam_create_half", c_int32, [_size_p, c_size_t, _config_p, _u16_pp, _state_pp])
+
+# int32_t swiftadam_step_half(swiftadam_state *state, uint16_t *const *params,
+#                             const uint16_t *const *grads, size_t num_tensors,
+#                             double grad_scale, uint32_t step_flags);
+_proto("swiftadam_step_half", c_int32, [_state_p, _u16_pp, _u16_pp, c_size_t, c_double, c_uint32])
+
+# int32_t swiftadam_step_half_f32grad(swiftadam_state *state, uint16_t *const *params,
+#                                     const float *const *grads, size_t num_tensors,
+#                                     double grad_scale, uint32_t step_flags);
+_proto("swiftadam_step_half_f32grad", c_int32, [_state_p, _u16_pp, _float_pp, c_size_t, c_double, c_uint32])
+
+# int32_t swiftadam_get_master(swiftadam_state *state, size_t index, float *out, size_t capacity);
+_proto("swiftadam_get_master", c_int32, [_state_p, c_size_t, _float_p, c_size_t])
+
+# int32_t swiftadam_set_master(swiftadam_state *state, size_t index, const float *in, size_t count);
+_proto("swiftadam_set_master", c_int32, [_state_p, c_size_t, _float_p, c_size_t])
+
+# int32_t swiftadam_get_params_half(swiftadam_state *state, size_t index, uint16_t *out, size_t capacity);
+_proto("swiftadam_get_params_half", c_int32, [_state_p, c_size_t, _u16_p, c_size_t])
 
 # ---- moments ----
 

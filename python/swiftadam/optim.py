@@ -1,215 +1,159 @@
 """``swiftadam.Adam`` and ``swiftadam.AdamW``: torch.optim's API over libSwiftAdam."""
 from __future__ import annotations
 
-import bisect
 import copy
 import ctypes
 import functools
-import math
 import operator
-import os
 import threading
 
 import numpy as np
 
 from . import _bindings as _b
-from ._errors import SwiftAdamError
+from . import _checks
+from ._checks import direct_address as _direct_address
+from ._native import (
+    MAX_STEP as _MAX_STEP,
+    MOMENTS as _MOMENTS,
+    NO_FLAGS as _NO_FLAGS,
+    SKIP_NONFINITE as _SKIP_NONFINITE,
+    EXTENSIONS as _EXTENSIONS,
+    F32 as _F32,
+    HALF as _HALF,
+    Hyper,
+    NativeState,
+    address as _address,
+)
 from ._errors import check as _check
-from ._errors import status_name as _status_name
 
 __all__ = ["Adam", "AdamW"]
 
-_lib = _b.lib
-_F32 = np.dtype(np.float32)
 _ndarray = np.ndarray
 _c_void_p = ctypes.c_void_p
-_c_char_from_buffer = ctypes.c_char.from_buffer
-_addressof = ctypes.addressof
-_bisect = bisect.bisect_left
+_bisect = _checks._bisect
 
-# A valid address for zero-length tensors (the C ABI wants non-NULL pointers even when
-# nothing is read or written).
-_EMPTY = (ctypes.c_float * 4)()
-_EMPTY_ADDR = ctypes.addressof(_EMPTY)
+# ---- param groups ------------------------------------------------------------------------
 
-_HYPER_KEYS = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay")
-_get_hyper = operator.itemgetter(*_HYPER_KEYS)
-# SwiftAdam's extension (DeepSpeed's name): a group without this key bias-corrects, as torch
-# always does, so the key appears only where it was set and torch-layout dicts stay torch's.
-_BIAS_KEY = "bias_correction"
-_STATE_KEYS = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
-_MOMENTS = (
-    ("exp_avg", _b.SWIFTADAM_MOMENT_EXP_AVG),
-    ("exp_avg_sq", _b.SWIFTADAM_MOMENT_EXP_AVG_SQ),
-    ("max_exp_avg_sq", _b.SWIFTADAM_MOMENT_MAX_EXP_AVG_SQ),
-)
-_MAX_STEP = 1 << 53  # torch stores step as a float64 tensor; the library counts up to it
-_step_tensor = _lib.swiftadam_step_tensor
-_step_group = _lib.swiftadam_step
-_NO_FLAGS = ctypes.c_uint32(0)  # prebuilt arguments: ctypes passes them without conversion
-_SKIP_NONFINITE = ctypes.c_uint32(_b.SWIFTADAM_STEP_SKIP_NONFINITE)
+_HOW = ("the params of a param group are fixed when it is created. To step other arrays in "
+        "their place (same shapes and dtypes; they keep the moments and step counts of their "
+        "position), pass them to opt.step(grads, params=[...]); to add params, use "
+        "opt.add_param_group({'params': [...]})")
 
 
-# ---- validation helpers --------------------------------------------------------------
+def _refuse(*_args, **_kwargs):
+    raise TypeError(f"a param group's params cannot be changed: {_HOW}")
 
 
-def _real(name, value, ctx):
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be a real number, got {value!r}{ctx}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}{ctx}") from None
+class ParamList(list):
+    """``param_groups[i]["params"]``: a list that refuses every change (TypeError saying
+    what to do instead), so that no edit is accepted and then ignored. (A group's dict
+    is torch's plain dict: assigning another list to its "params" key is refused by the
+    next call that would use it.)"""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+    def __reduce__(self):
+        return ParamList, (list(self),)
 
 
-def _validate_hyper(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled, bias_correction=True,
-                    ctx=""):
-    """torch.optim.Adam's checks (same words), plus finiteness, which the native library
-    requires. Returns the normalized tuple (floats and bools)."""
-    flr = _real("lr", lr, ctx)
-    if not (0.0 <= flr < math.inf):
-        raise ValueError(f"Invalid learning rate: {lr}{ctx}")
-    feps = _real("eps", eps, ctx)
-    if not (0.0 <= feps < math.inf):
-        raise ValueError(f"Invalid epsilon value: {eps}{ctx}")
-    if isinstance(betas, (str, bytes)):
-        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}{ctx}")
-    try:
-        b1, b2 = betas
-    except (TypeError, ValueError):
-        raise ValueError(f"Invalid betas: {betas!r}; expected a pair (beta1, beta2){ctx}") from None
-    fb = []
-    for i, b in enumerate((b1, b2)):
-        fbi = _real(f"betas[{i}]", b, ctx)
-        if not (0.0 <= fbi < 1.0):
-            raise ValueError(f"Invalid beta parameter at index {i}: {b}{ctx}")
-        fb.append(fbi)
-    fwd = _real("weight_decay", weight_decay, ctx)
-    if not (0.0 <= fwd < math.inf):
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}{ctx}")
-    return (flr, (fb[0], fb[1]), feps, fwd, bool(amsgrad), bool(maximize), bool(decoupled),
-            bool(bias_correction))
+def _param_group(group, params):
+    """A copy of the dict ``group`` whose "params" are ``params`` (a ParamList)."""
+    return {**group, "params": params}
 
 
-def _group_norm(group, ctx=""):
-    """The validated, normalized hyperparameters of a param group (KeyError if one lacks)."""
-    return _validate_hyper(*_get_hyper(group), group.get(_BIAS_KEY, True), ctx=ctx)
+def _stored(hyper, group):
+    """The snapshot of a group whose values are ``hyper`` (a state just opened from a
+    checkpoint): whatever else ``group`` holds differs from it, and is validated and pushed
+    at the next step."""
+    return {**hyper.group_items(), "params": group["params"]}
 
 
-def _flags_of(norm):
-    _, _, _, _, amsgrad, maximize, decoupled, bias_correction = norm
-    flags = 0 if bias_correction else _b.SWIFTADAM_FLAG_NO_BIAS_CORRECTION
-    if amsgrad:
-        flags |= _b.SWIFTADAM_FLAG_AMSGRAD
-    if maximize:
-        flags |= _b.SWIFTADAM_FLAG_MAXIMIZE
-    if decoupled:
-        flags |= _b.SWIFTADAM_FLAG_DECOUPLED_WEIGHT_DECAY
-    return flags
+def _replaced(i):
+    return ValueError(f"param_groups[{i}]['params'] was replaced or removed, which SwiftAdam does not "
+                      f"follow: {_HOW}. Nothing was done")
 
 
-def _make_config(norm):
-    cfg = _b.swiftadam_config()
-    _check(_lib.swiftadam_config_init(ctypes.byref(cfg), ctypes.sizeof(cfg)), "swiftadam_config_init")
-    lr, (b1, b2), eps, wd = norm[:4]
-    cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay = lr, b1, b2, eps, wd
-    cfg.flags = _flags_of(norm)
-    return cfg
+class _Group:
+    """The optimizer's side of one param group: its native state, the hyperparameters last
+    pushed to it, and the params it steps with their pointer arrays.
+
+    ``bound`` is an upper bound of the step counts of its tensors, so that a step over
+    several groups can see that none is at the limit without asking the library per tensor.
+    The single-tensor fast path does not maintain it (one native call is all-or-nothing by
+    itself); Adam.add_param_group refreshes it when that path stops being taken."""
+
+    __slots__ = ("state", "n", "cn", "first", "shapes", "sizes", "nbytes", "gptrs", "shape0", "csize0",
+                 "dtype", "mask", "step_tensor", "step_group", "params", "pptrs", "p0", "below0", "end0",
+                 "hyper", "pushed", "bound", "half", "step_f32grad", "nbytes32")
+
+    def __init__(self, state, params, first, hyper, pushed):
+        self.state = state
+        self.n = len(params)
+        self.cn = ctypes.c_size_t(self.n)
+        self.first = first  # flat index of params[0] among all the optimizer's params
+        self.shapes = tuple(p.shape for p in params)
+        self.sizes = tuple(int(p.size) for p in params)
+        self.nbytes = tuple(int(p.nbytes) for p in params)
+        self.gptrs = (_c_void_p * self.n)()
+        self.shape0 = self.shapes[0]
+        self.csize0 = ctypes.c_size_t(self.sizes[0])
+        self.dtype = state.dtype
+        self.mask = state.dtype.itemsize - 1  # a grad's address must be a multiple of its itemsize
+        self.step_tensor, self.step_group = state.kind.step_tensor, state.kind.step
+        # 16-bit params (float32 master weights): grads of their dtype or float32, no single-tensor call
+        self.half = state.dtype in _HALF
+        self.step_f32grad = state.kind.step_f32grad
+        self.nbytes32 = tuple(4 * n for n in self.sizes)  # the byte sizes of float32 grads
+        self.bind(params)
+        self.adopt(hyper, pushed)
+        self.bound = 0
+
+    def bind(self, params):
+        """Step ``params`` (a ParamList of checked arrays with this group's shapes) from now on."""
+        self.params = params  # also keeps the arrays (and so their memory) alive
+        addrs = [_address(p) for p in params]
+        self.pptrs = (_c_void_p * self.n)(*addrs)
+        self.p0 = _c_void_p(addrs[0])
+        # a grad at address a overlaps params[0] iff below0 < a < end0 (never when it is empty)
+        self.below0 = addrs[0] - self.nbytes[0]
+        self.end0 = addrs[0] + self.nbytes[0]
+
+    def adopt(self, hyper, pushed):
+        """Record the hyperparameters now in the native config, and a snapshot of the group
+        they came from (a step validates and pushes again when the group differs from it)."""
+        self.hyper = hyper
+        self.pushed = pushed
+
+    def steps(self):
+        """Every tensor's step count (one library call each); refreshes ``bound``."""
+        steps = self.state.steps()
+        self.bound = max(steps)
+        return steps
+
+    def grad_dtype(self, grads):
+        """The dtype a 16-bit group's grads are passed in this step: the params' dtype if every
+        grad given is an ndarray of it, else float32 (the others are widened to it, exactly)."""
+        dtype = self.dtype
+        for g in grads:
+            if g is not None and (type(g) is not _ndarray or g.dtype is not dtype):
+                return _F32
+        return dtype
 
 
-def _hyper_from_config(cfg):
-    """The param-group hyperparameters a native config stands for (every flag has a key;
-    ``bias_correction`` only when it is off)."""
-    f = cfg.flags
-    hyper = {
-        "lr": cfg.lr,
-        "betas": (cfg.beta1, cfg.beta2),
-        "eps": cfg.eps,
-        "weight_decay": cfg.weight_decay,
-        "amsgrad": bool(f & _b.SWIFTADAM_FLAG_AMSGRAD),
-        "maximize": bool(f & _b.SWIFTADAM_FLAG_MAXIMIZE),
-        "decoupled_weight_decay": bool(f & _b.SWIFTADAM_FLAG_DECOUPLED_WEIGHT_DECAY),
-    }
-    if f & _b.SWIFTADAM_FLAG_NO_BIAS_CORRECTION:
-        hyper[_BIAS_KEY] = False
-    return hyper
-
-
-_FIX = "SwiftAdam updates params in place and never copies them"
-
-
-def _check_param(p, idx):
-    """A param must be a float32, C-contiguous, aligned, writeable numpy.ndarray."""
-    name = f"params[{idx}]"
-    if not isinstance(p, _ndarray):
-        raise TypeError(
-            f"{name} is a {type(p).__module__}.{type(p).__qualname__}, not a numpy.ndarray; {_FIX}: "
-            f"pass p = np.asarray(p, dtype=np.float32) and keep using that array in your model"
-        )
-    if p.dtype != _F32:
-        raise TypeError(
-            f"{name} is {p.dtype}; {_FIX}: pass p = np.asarray(p, dtype=np.float32) "
-            f"(a new float32 array) and keep using that array in your model"
-        )
-    if not p.flags.c_contiguous:
-        raise ValueError(
-            f"{name} is not C-contiguous (shape {p.shape}, strides {p.strides}); {_FIX}: "
-            f"pass p = np.ascontiguousarray(p) and keep using that array in your model"
-        )
-    if not p.flags.aligned:
-        raise ValueError(
-            f"{name} is not aligned to 4 bytes; {_FIX}: pass p = p.copy() and keep using that "
-            f"array in your model"
-        )
-    if not p.flags.writeable:
-        raise ValueError(
-            f"{name} is read-only; {_FIX}: pass a writeable array (p = p.copy()) and keep "
-            f"using that array in your model"
-        )
-
-
-def _address(a):
-    if a.size == 0:
-        return _EMPTY_ADDR
-    return a.__array_interface__["data"][0]
-
-
-def _grad_slow(g, idx, shape):
-    """Validate and, if needed, convert grads[idx] (a documented copy). Returns
-    (address, array that must stay alive during the native call)."""
-    try:
-        a = np.asarray(g)
-    except Exception as e:
-        raise TypeError(f"grads[{idx}] cannot be read as an array: {e}") from None
-    if a.dtype.kind not in "fiub":
-        raise TypeError(f"grads[{idx}] is {type(g).__qualname__} of dtype {a.dtype}; a grad must "
-                        "be an array of real numbers (float32 best)")
-    if a.shape != shape:
-        raise ValueError(f"grads[{idx}] has shape {a.shape} but params[{idx}] has shape {shape}")
-    a = np.require(a, dtype=_F32, requirements=["C_CONTIGUOUS", "ALIGNED"])
-    return _address(a), a
-
-
-def _fs_path(path):
-    """``path`` as the bytes the OS will see (os.fsencode: no re-encoding, so distinct
-    names stay distinct). ValueError for an empty path, and for a NUL byte, which C would
-    silently cut the name at (open() refuses it too)."""
-    fpath = os.fsencode(os.fspath(path))
-    if not fpath:
-        raise ValueError("path must not be empty")
-    if b"\0" in fpath:
-        raise ValueError(f"embedded null byte in path {path!r}")
-    return fpath
-
-
-def _read_state_value(v, what):
-    try:
-        return np.asarray(v)
-    except Exception as e:
-        raise TypeError(f"{what} cannot be read as an array: {e}") from None
-
-
-# ---- one native state per param group ------------------------------------------------
+def _flat_layout(groups, key):
+    """(key, total elements, [(group, byte offsets of its grads, writable view of its grad
+    pointer array)]) for Adam.step_flat."""
+    layout = []
+    start = 0
+    for nat in groups:
+        sizes = np.asarray(nat.sizes, dtype=np.uintp)
+        ends = np.cumsum(sizes, dtype=np.uintp)
+        offsets = (ends - sizes + np.uintp(start)) * np.uintp(nat.dtype.itemsize)
+        layout.append((nat, offsets, np.frombuffer(nat.gptrs, dtype=np.uintp)))
+        start += int(ends[-1]) if len(ends) else 0
+    return key, start, layout
 
 
 def _skipped(rc, nat, grads):
@@ -223,244 +167,12 @@ def _skipped(rc, nat, grads):
     return True
 
 
-def _flat_layout(natives, key):
-    """(key, total elements, [(native, byte offsets of its grads, writable view of its grad
-    pointer array)]) for Adam.step_flat."""
-    groups = []
-    start = 0
-    for nat in natives:
-        sizes = np.asarray(nat.sizes, dtype=np.uintp)
-        ends = np.cumsum(sizes, dtype=np.uintp)
-        offsets = (ends - sizes + np.uintp(start)) * np.uintp(4)
-        groups.append((nat, offsets, np.frombuffer(nat.gptrs, dtype=np.uintp)))
-        start += int(ends[-1]) if len(ends) else 0
-    return key, start, groups
-
-
-class _Native:
-    """The native state of one param group, with the pointer array of its params.
-
-    ``bound`` is an upper bound of the step counts of its tensors, so that a step over
-    several groups can see that none is at the limit without asking the library per tensor.
-    The single-tensor fast path does not maintain it (one native call is all-or-nothing by
-    itself); Adam.add_param_group refreshes it when that path stops being taken."""
-
-    __slots__ = ("handle", "n", "cn", "first", "params", "shapes", "sizes", "nbytes", "pptrs", "gptrs",
-                 "p0", "shape0", "size0", "csize0", "below0", "end0", "pushed", "pushed_bc", "norm",
-                 "amsgrad", "bound")
-
-    _free_fn = _lib.swiftadam_free  # kept on the class: usable at interpreter shutdown
-
-    def __init__(self, params, handle, first):
-        self.handle = handle
-        self.n = len(params)
-        self.first = first  # flat index of params[0] among all the optimizer's params
-        self.params = tuple(params)  # keeps the arrays (and so their memory) alive
-        self.shapes = tuple(p.shape for p in params)
-        self.sizes = tuple(int(p.size) for p in params)
-        self.nbytes = tuple(4 * s for s in self.sizes)
-        addrs = [_address(p) for p in params]
-        self.pptrs = (_c_void_p * self.n)(*addrs)
-        self.gptrs = (_c_void_p * self.n)()
-        self.p0 = _c_void_p(addrs[0])
-        self.shape0 = self.shapes[0]
-        self.size0 = self.sizes[0]
-        self.csize0 = ctypes.c_size_t(self.size0)
-        # a grad at address a overlaps params[0] iff below0 < a < end0 (never when it is empty)
-        self.below0 = addrs[0] - self.nbytes[0]
-        self.end0 = addrs[0] + self.nbytes[0]
-        self.cn = ctypes.c_size_t(self.n)
-        self.norm = self.pushed = self.amsgrad = None
-        self.pushed_bc = True
-        self.bound = 0
-
-    def adopt(self, norm, pushed, pushed_bc):
-        """Record the hyperparameters now in the native config, and the group's values they
-        came from (a step pushes them again when the group's values change)."""
-        self.norm = norm
-        self.amsgrad = norm[4]
-        self.pushed = pushed
-        self.pushed_bc = pushed_bc
-
-    def free(self):
-        """Release the native state (once); returns the status of swiftadam_free."""
-        h, self.handle = self.handle, None
-        if h is not None and h.value:
-            return self._free_fn(h)
-        return 0
-
-    # queries
-    def tensor_step(self, j):
-        out = ctypes.c_uint64()
-        _check(_lib.swiftadam_tensor_step(self.handle, j, ctypes.byref(out)), "swiftadam_tensor_step")
-        return out.value
-
-    def steps(self):
-        """Every tensor's step count (one library call each); refreshes ``bound``."""
-        steps = [self.tensor_step(j) for j in range(self.n)]
-        self.bound = max(steps)
-        return steps
-
-    def moment(self, j, which):
-        out = np.empty(self.shapes[j], dtype=_F32)
-        _check(_lib.swiftadam_get_moment(self.handle, j, which, _address(out), out.size),
-               "swiftadam_get_moment")
-        return out
-
-    def config(self):
-        cfg = _b.swiftadam_config()
-        _check(_lib.swiftadam_config_init(ctypes.byref(cfg), ctypes.sizeof(cfg)), "swiftadam_config_init")
-        _check(_lib.swiftadam_get_config(self.handle, ctypes.byref(cfg)), "swiftadam_get_config")
-        return cfg
-
-    def serialize(self):
-        """The checkpoint bytes of this state (swiftadam_serialize)."""
-        size = ctypes.c_size_t()
-        _check(_lib.swiftadam_serialized_size(self.handle, ctypes.byref(size)), "swiftadam_serialized_size")
-        buf = ctypes.create_string_buffer(max(size.value, 1))
-        written = ctypes.c_size_t()
-        _check(_lib.swiftadam_serialize(self.handle, buf, size.value, ctypes.byref(written)),
-               "swiftadam_serialize")
-        return ctypes.string_at(buf, written.value)
-
-
-def _create_native(lengths, cfg):
-    n = len(lengths)
-    arr = (ctypes.c_size_t * n)(*lengths)
-    h = _c_void_p()
-    _check(_lib.swiftadam_create(arr, n, ctypes.byref(cfg), ctypes.byref(h)), "swiftadam_create")
-    return h
-
-
-def _free_handle(h):
-    if h is not None and h.value:
-        _lib.swiftadam_free(h)
-
-
-def _open_native(params, first, open_fn, call):
-    """A _Native over the state ``open_fn(lengths, count, out)`` opens for ``params`` (a
-    checkpoint read with the params' sizes as the expected lengths), with the
-    hyperparameters its config holds. Returns (native, the hyperparameters as a group's keys)."""
-    n = len(params)
-    lens = (ctypes.c_size_t * n)(*[p.size for p in params])
-    h = _c_void_p()
-    _check(open_fn(lens, n, ctypes.byref(h)), call)
-    try:
-        nat = _Native(params, h, first)
-        cfg = nat.config()
-        if cfg.dtype != _b.SWIFTADAM_DTYPE_FLOAT32 or cfg.flavor != _b.SWIFTADAM_FLAVOR_TORCH:
-            dtype = "float64" if cfg.dtype == _b.SWIFTADAM_DTYPE_FLOAT64 else f"dtype {cfg.dtype}"
-            flavor = "keras" if cfg.flavor == _b.SWIFTADAM_FLAVOR_KERAS else "torch"
-            raise NotImplementedError(
-                f"{call}: the checkpoint holds a {dtype if cfg.dtype else 'float32'} state of the "
-                f"{flavor} flavour; this Python package drives float32 states of the torch flavour "
-                f"only (the C API takes the others: swiftadam_step_f64, SWIFTADAM_FLAVOR_KERAS)")
-        hyper = _hyper_from_config(cfg)
-        bc = hyper.get(_BIAS_KEY, True)
-        nat.adopt(_group_norm(hyper), _pushed_copy(_get_hyper(hyper)), bc)
-        nat.steps()
-    except BaseException:
-        _free_handle(h)
-        raise
-    return nat, hyper
-
-
-def _param_ranges(natives, new_params=()):
-    """(address, end, flat index) of every non-empty param, sorted; ValueError if a param
-    is listed twice or two overlap (the kernel would update that memory twice)."""
-    seen = set()
-    ranges = []
-    idx = 0
-    for p in [p for nat in natives for p in nat.params] + list(new_params):
-        if id(p) in seen:
-            raise ValueError("some parameters appear more than once (in one group or in "
-                             f"several); params[{idx}] is a repeat")
-        seen.add(id(p))
-        if p.size:
-            a = _address(p)
-            ranges.append((a, a + p.nbytes, idx))
-        idx += 1
-    ranges.sort()
-    for (s0, e0, i0), (s1, e1, i1) in zip(ranges, ranges[1:]):
-        if s1 < e0:
-            a, b = sorted((i0, i1))
-            raise ValueError(f"params[{a}] and params[{b}] overlap in memory (views of one "
-                             "buffer?); every param must have its own memory")
-    return ranges
-
-
-def _range_index(ranges):
-    """The sorted param ranges as (starts, ends, flat indices): a lookup table for
-    :func:`_overlapped_param`."""
-    return [r[0] for r in ranges], [r[1] for r in ranges], [r[2] for r in ranges]
-
-
-def _overlapped_param(index, lo, hi):
-    """The flat index of a param sharing a byte with [lo, hi), or -1. Params are sorted and
-    disjoint, so only the last one starting below ``hi`` can reach past ``lo``."""
-    starts, ends, owners = index
-    i = _bisect(starts, hi) - 1
-    return owners[i] if i >= 0 and ends[i] > lo else -1
-
-
-# From this many params on, one vectorized overlap check per step beats a bisect per grad.
-_VECTOR_CHECK = 64
-
-
-def _vector_index(natives, index):
-    """The arrays of :func:`_vector_overlap` for these natives (built once per layout)."""
-    starts, ends, owners = (np.asarray(x, dtype=np.uintp) for x in index)
-    nbytes = np.asarray([b for nat in natives for b in nat.nbytes], dtype=np.uintp)
-    views = [np.frombuffer(nat.gptrs, dtype=np.uintp) for nat in natives]
-    return starts, ends, owners, nbytes, views
-
-
-def _vector_overlap(vindex):
-    """(k, m): grads[k] (as now in the grad pointer arrays; NULL = no grad) overlaps
-    params[m]; or None. The vectorized form of :func:`_overlapped_param`."""
-    starts, ends, owners, nbytes, views = vindex
-    if not len(starts):
-        return None
-    g = views[0] if len(views) == 1 else np.concatenate(views)
-    i = np.searchsorted(starts, g + nbytes) - 1
-    hit = (ends[i] > g) & (i >= 0) & (nbytes != 0) & (g != 0)
-    if not hit.any():
-        return None
-    k = int(np.argmax(hit))
-    return k, int(owners[i[k]])
-
-
-def _overlap_error(what, k):
-    return ValueError(f"{what} overlaps params[{k}] in memory; a grad must not share memory with "
-                      "any param (the kernel writes the param while it reads the grad): pass a copy")
-
-
-def _pushed_copy(cur):
-    return tuple(copy.copy(x) for x in cur)
-
-
-def _error(status, message, call):
-    """A SwiftAdamError the Python layer raises with the library's code and wording."""
-    return SwiftAdamError(status, _status_name(status), message, call)
-
-
-def _busy(opt, call):
-    return _error(_b.SWIFTADAM_ERR_BUSY, f"this {type(opt).__name__} optimizer is in use by another "
-                  "thread (calls on one optimizer are not queued)", call)
-
-
-def _step_limit_error(k):
-    return _error(_b.SWIFTADAM_ERR_OVERFLOW, f"params[{k}] has reached the maximum step count 2^53 "
-                  "(torch's float64 step counts exactly only up to it); nothing was updated",
-                  "swiftadam_step")
-
-
 def _refuse_step_limit(nat, grads):
     """Raise OVERFLOW naming the first param of ``nat`` at the step limit that this step
     would update (``grads`` None: every one); asks the library for the exact counts."""
     for j, s in enumerate(nat.steps()):
         if s >= _MAX_STEP and (grads is None or grads[nat.first + j] is not None):
-            raise _step_limit_error(nat.first + j)
+            raise _checks.step_limit_error(nat.first + j)
 
 
 def _step_failed(rc, nat, grads):
@@ -481,7 +193,7 @@ def _exclusive(method):
     def guarded(self, *args, **kwargs):
         lock = self._lock
         if not lock.acquire(False):
-            raise _busy(self, call)
+            raise _checks.busy(self, call)
         try:
             return method(self, *args, **kwargs)
         finally:
@@ -494,11 +206,12 @@ class Adam:
     r"""The Adam optimizer with torch.optim.Adam's API and semantics, running in libSwiftAdam.
 
     ``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-    *, maximize=False, decoupled_weight_decay=False, bias_correction=True)``
+    *, maximize=False, decoupled_weight_decay=False, bias_correction=True, flavor="torch",
+    strict_grads=False)``
 
     For each param ``p`` with gradient ``g`` and its own step count ``t`` (a param whose
     grad is ``None`` in a step is not touched and its ``t`` does not advance), one
-    :meth:`step` computes, in float32 with the scalar factors in float64::
+    :meth:`step` computes, in the params' dtype with the scalar factors in float64::
 
         t      = t + 1
         g      = -g if maximize else g
@@ -510,20 +223,54 @@ class Adam:
         denom  = sqrt(vhat) / sqrt(1 - beta2**t) + eps        (bias_correction=False: / 1)
         p      = p - lr / (1 - beta1**t) * m / denom          (bias_correction=False: - lr * m / denom)
 
+    ``flavor="keras"`` computes Keras 3's Adam instead (also scikit-learn's ``eps``
+    placement), scalars in the params' dtype: ``m += (g - m) * (1 - beta1)``,
+    ``v += (g*g - v) * (1 - beta2)``, ``p -= m * lr * sqrt(1 - beta2**t) / (1 - beta1**t)
+    / (sqrt(vhat) + eps)`` (include/swiftadam.h has the exact order). The flavour may
+    change between steps (``param_groups[i]["flavor"]``).
+
     Params: a list of numpy arrays, or a list of dicts ``{"params": [...], "lr": ..., ...}``
     (param groups with their own hyperparameters; missing keys take the constructor's
-    values, exactly like torch). Each param must be a ``float32``, C-contiguous, aligned,
-    writeable ``numpy.ndarray``; it is updated IN PLACE and never copied, so anything else
-    is rejected (TypeError/ValueError saying how to fix it). The optimizer keeps references
+    values, exactly like torch). Each param must be a ``float32``, ``float64``, ``float16``
+    or ``ml_dtypes.bfloat16`` (with ``swiftadam[bf16]``), C-contiguous, aligned, writeable
+    ``numpy.ndarray``, one dtype per group; it is updated IN PLACE and never copied, so anything else is rejected
+    (TypeError/ValueError saying how to fix it). The optimizer keeps references
     to the arrays. Params may be empty; two params may not overlap in memory.
+
+    The arrays of a group are fixed when it is created: ``param_groups[i]["params"]`` is a
+    list that refuses every change (TypeError), and a group whose "params" key was assigned
+    another list is refused by the next step (ValueError); nothing is ignored. Code whose
+    arrays change identity (``w = w - lr * g``, ``np.clip``, ``astype``) passes them to
+    ``step(grads, params=[...])``: they are stepped in place of the old ones, with the
+    moments and step counts of their position, and become the group's params. New params
+    go in with :meth:`add_param_group`, with fresh state, as in torch.
 
     ``opt.param_groups`` is a list of dicts with keys ``params, lr, betas, eps,
     weight_decay, amsgrad, maximize, decoupled_weight_decay``, plus ``bias_correction``
-    where it was set (DeepSpeed's name; torch always bias-corrects, so a group without
-    the key does, and torch-layout groups and state dicts stay as torch writes them).
+    (DeepSpeed's name) and ``flavor`` where they were set: a group without one of them
+    means torch's behaviour, so torch-layout groups and state dicts stay as torch writes them.
     Changing a value between steps (learning-rate schedules) takes effect at the next step.
-    ``amsgrad`` cannot change after creation (ValueError at the next step). The params of a
-    group are fixed at creation (use :meth:`add_param_group` to add more).
+    ``amsgrad`` cannot change after creation (ValueError at the next step).
+
+    Grads: C-contiguous aligned arrays of their param's dtype and shape are read where they
+    are; any other real array (the other float dtype, integers, bool, non-contiguous, lists)
+    is converted with ``np.require(g, param.dtype, ["C", "A"])``, a copy per step (for
+    16-bit params: to float32 unless every grad of the group has the params' dtype).
+    ``strict_grads=True`` raises TypeError instead of converting (the attribute
+    ``opt.strict_grads`` may change).
+
+    float16/bfloat16 params (mixed precision as apex and DeepSpeed do it): the group's
+    state holds float32 master weights, made from the params at construction, and float32
+    moments; each step updates the master exactly as a float32 Adam fed the same grads
+    (float32, or the 16-bit grads widened exactly) would, then writes it rounded to nearest
+    even into the params. The master is the source of truth: a step overwrites whatever
+    the param arrays hold (also arrays passed to ``step(params=)``), and loading a state
+    dict or checkpoint overwrites them with the loaded master's rounding.
+    :meth:`master_params` returns copies of the masters; ``state_dict()`` has them under
+    ``"fp32_from_fp16"`` (apex's FP16_Optimizer name) and checkpoints, pickles and copies
+    carry them. A grad is passed as its param's dtype or as float32 (a group whose grads
+    are not all of the params' dtype passes them all as float32, converted);
+    ``step(grad_scale=)`` unscales inside the kernel.
 
     Each param group holds one native state (``swiftadam_create``); release them with
     :meth:`close` (or ``with swiftadam.Adam(...) as opt:``); ``__del__`` does it too.
@@ -541,67 +288,53 @@ class Adam:
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False, bias_correction=True):
-        self._init_empty([])
-        _validate_hyper(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay,
-                        bias_correction)
-        self.defaults = {
-            "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
-            "amsgrad": amsgrad, "maximize": maximize,
-            "decoupled_weight_decay": decoupled_weight_decay,
-        }
-        if not bias_correction:
-            self.defaults[_BIAS_KEY] = bias_correction
-        for group in self._split_groups(params):
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False, bias_correction=True,
+                 flavor="torch", strict_grads=False):
+        values = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
+                      bias_correction=bias_correction, flavor=flavor)
+        _checks.hyper(**values)
+        self._setup({k: v for k, v in values.items() if k not in _EXTENSIONS or v != _EXTENSIONS[k]},
+                    strict_grads)
+        for group in _checks.split_groups(params):
             self.add_param_group(group)
 
-    def _init_empty(self, natives):
+    def _setup(self, defaults, strict_grads):
+        """The attributes of every optimizer, however it is made (constructor, load,
+        from_bytes, unpickling); param groups then come one by one through :meth:`_append`."""
         self._lock = threading.Lock()  # the guard of every call: see _exclusive
-        self._natives = natives  # None once closed
-        self._single = None  # the _Native when there is one group of one tensor (fast path)
+        self._groups = []  # one _Group per param group; None once closed
+        self._single = None  # the _Group when there is one group of one tensor (fast path)
         self._flat_cache = None  # step_flat's pointer layout, rebuilt when the groups change
-        self._index = ([], [], [])  # the params' memory ranges: see _overlapped_param
-        self._vindex = None  # the same as arrays, for many params: see _vector_overlap
-        self.param_groups = []
+        self._index = ([], [], [])  # the params' memory ranges: see _checks.overlapped_param
+        self._vindex = None  # the same as arrays, for many params: see _checks.vector_overlap
+        self._vkey = None  # the grad byte sizes _vindex was built for (16-bit groups: 2 or 4 per element)
         self._count = 0
+        self.defaults = defaults
+        self.strict_grads = bool(strict_grads)
+        self.param_groups = []
 
-    def _adopt_natives(self, natives):
-        """Make ``natives`` (complete, consistent with param_groups) the optimizer's."""
-        self._index = _range_index(_param_ranges(natives))
+    def _all_params(self):
+        return [p for nat in self._groups for p in nat.params]
+
+    def _append(self, group, state, hyper, pushed, ranges=None):
+        """Make ``group`` (a dict whose "params" is a ParamList of checked arrays), stepped through the open native
+        ``state`` whose config holds ``hyper`` (pushed from the group values ``pushed``), the
+        last param group. ``ranges``: the param ranges with the new params, if known."""
+        params = group["params"]
+        if ranges is None:
+            ranges = _checks.param_ranges(self._all_params() + params)
+        if self._single is not None:
+            self._single.steps()  # its bound was not kept by the fast path
+        nat = _Group(state, params, self._count, hyper, pushed)
+        self._groups.append(nat)
+        self.param_groups.append(group)
+        self._index = _checks.range_index(ranges)
         self._vindex = None
-        self._natives = natives
-        self._count = sum(nat.n for nat in natives)
-        self._single = natives[0] if self._count == 1 else None
-        self._flat_cache = None
+        self._count += nat.n
+        self._single = nat if self._count == 1 and not nat.half else None
 
     # ---- construction ----
-
-    @staticmethod
-    def _split_groups(params):
-        if isinstance(params, _ndarray):
-            raise TypeError(
-                "params argument given to the optimizer should be an iterable of arrays or "
-                "dicts, but got a numpy.ndarray (wrap it: [p])"
-            )
-        if isinstance(params, (set, frozenset, dict)):
-            raise TypeError(
-                "params must be a list of arrays or of param-group dicts in a fixed order, "
-                f"got a {type(params).__name__}"
-            )
-        try:
-            groups = list(params)
-        except TypeError:
-            raise TypeError(
-                "params argument given to the optimizer should be an iterable of arrays or "
-                f"dicts, but got {type(params).__qualname__}"
-            ) from None
-        if len(groups) == 0:
-            raise ValueError("optimizer got an empty parameter list")
-        if not isinstance(groups[0], dict):
-            return [{"params": groups}]
-        if not all(isinstance(g, dict) for g in groups):
-            raise TypeError("params must be all arrays or all param-group dicts, not a mix")
-        return groups
 
     @_exclusive
     def add_param_group(self, param_group):
@@ -612,48 +345,23 @@ class Adam:
             raise TypeError(f"param_group must be a dict, got {type(param_group).__qualname__}")
         if "params" not in param_group:
             raise ValueError("param_group must have a 'params' key")
-        params = param_group["params"]
-        if isinstance(params, _ndarray):
-            params = [params]
-        elif isinstance(params, (set, frozenset)):
-            raise TypeError(
-                "optimizer parameters need to be organized in ordered collections, but the "
-                "ordering of tensors in sets will change between runs. Please use a list instead."
-            )
-        else:
-            params = list(params)
         gi = len(self.param_groups)
-        if not params:
-            raise ValueError(f"param group {gi} has no params (SwiftAdam needs at least one per group)")
+        params = ParamList(_checks.param_list(param_group["params"], gi))
         for j, p in enumerate(params):
-            _check_param(p, self._count + j)
-        ranges = _param_ranges(self._natives, params)
-        group = dict(param_group)
-        group["params"] = params
+            _checks.param(p, self._count + j)
+        ranges = _checks.param_ranges(self._all_params() + params)
+        group = _param_group(param_group, params)
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         ctx = f" (param_groups[{gi}])" if gi or len(param_group) > 1 else ""
-        norm = _group_norm(group, ctx=ctx)
-        if self._single is not None:
-            self._single.steps()  # its bound was not kept by the fast path
-        handle = _create_native([p.size for p in params], _make_config(norm))
-        try:
-            nat = _Native(params, handle, self._count)
-        except BaseException:
-            _free_handle(handle)
-            raise
-        nat.adopt(norm, _pushed_copy(_get_hyper(group)), group.get(_BIAS_KEY, True))
-        self._natives.append(nat)
-        self.param_groups.append(group)
-        self._index = _range_index(ranges)
-        self._vindex = None
-        self._count += len(params)
-        self._single = nat if self._count == 1 else None
+        hyper = _checks.group_hyper(group, ctx=ctx)
+        state = NativeState.create([p.size for p in params], hyper, _checks.group_dtype(params, self._count), params)
+        self._append(group, state, hyper, _checks.snapshot(group), ranges)
 
     # ---- life cycle ----
 
     def _require_open(self):
-        if self._natives is None:
+        if self._groups is None:
             raise ValueError(f"this {type(self).__name__} optimizer is closed")
 
     @_exclusive
@@ -661,11 +369,11 @@ class Adam:
         """Free the native states. Idempotent; the optimizer cannot be used afterwards.
         (Closing while another thread is inside a call on this optimizer raises
         SWIFTADAM_ERR_BUSY and leaves it open.)"""
-        natives, self._natives = self._natives, None
+        groups, self._groups = self._groups, None
         self._single = None
         failed = 0
-        for nat in natives or ():
-            rc = nat.free()
+        for nat in groups or ():
+            rc = nat.state.free()
             if rc < 0 and not failed:
                 failed = rc
         if failed:
@@ -673,7 +381,7 @@ class Adam:
 
     @property
     def closed(self):
-        return self._natives is None
+        return self._groups is None
 
     def __enter__(self):
         return self
@@ -703,29 +411,24 @@ class Adam:
         # The native state of each group as checkpoint bytes; params and param_groups go
         # through the pickler's (or deepcopy's) memo, so shared arrays stay shared.
         self._require_open()
-        return {"defaults": self.defaults, "param_groups": self.param_groups,
-                "natives": [(list(nat.params), nat.serialize()) for nat in self._natives]}
+        self._check_groups()
+        return {"defaults": self.defaults, "strict_grads": self.strict_grads, "param_groups": self.param_groups,
+                "states": [nat.state.serialize() for nat in self._groups]}
 
     def __setstate__(self, state):
-        self._init_empty(None)  # closed until complete (so __del__ has nothing to free)
-        natives = []
-        try:
-            first = 0
-            for params, blob in state["natives"]:
-                for j, p in enumerate(params):
-                    _check_param(p, first + j)
-                nat, _ = _open_native(params, first, lambda lens, n, out, b=blob: _lib.swiftadam_deserialize(
-                    b, len(b), lens, n, out), "swiftadam_deserialize")
-                natives.append(nat)
-                first += nat.n
-            self.defaults = state["defaults"]
-            self.param_groups = state["param_groups"]
-            self._adopt_natives(natives)
-        except BaseException:
-            for nat in natives:
-                nat.free()
-            self._natives = None
-            raise
+        self._setup(state["defaults"], state["strict_grads"])
+        for group, blob in zip(state["param_groups"], state["states"], strict=True):
+            params = group["params"]
+            for j, p in enumerate(params):
+                _checks.param(p, self._count + j)
+            _checks.group_dtype(params, self._count)
+            native = NativeState.deserialize(blob, [p.size for p in params])
+            _checks.state_dtype(native, params, "swiftadam_deserialize")
+            hyper = native.hyper()
+            if type(params) is not ParamList:
+                group["params"] = ParamList(params)
+            self._append(group, native, hyper, _stored(hyper, group))
+        self.param_groups = state["param_groups"]  # the very list and dicts pickled along with us
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -740,44 +443,51 @@ class Adam:
     # ---- hyperparameters: push what changed in param_groups ----
 
     def _collect_changes(self):
-        """Validate every group whose hyperparameters differ from the ones last pushed;
+        """Validate every group that differs from the snapshot taken when it was last pushed;
         return what to push. Nothing is changed here."""
-        if len(self.param_groups) != len(self._natives):
-            raise ValueError(f"opt.param_groups has {len(self.param_groups)} groups but the optimizer "
-                             f"manages {len(self._natives)}: add groups with add_param_group()")
+        if len(self.param_groups) != len(self._groups):
+            self._check_groups()
         changes = None
-        for i, (group, nat) in enumerate(zip(self.param_groups, self._natives)):
+        for i, (group, nat) in enumerate(zip(self.param_groups, self._groups)):
+            if type(group) is not dict or group.get("params") is not nat.params:
+                self._check_groups()  # raises, unless a dict subclass holds the right params
             try:
-                cur = _get_hyper(group)
-            except KeyError as e:
-                raise ValueError(f"param_groups[{i}] lacks the key {e.args[0]!r}") from None
-            bc = group.get(_BIAS_KEY, True)
-            try:
-                changed = cur != nat.pushed or bc is not nat.pushed_bc
+                changed = group != nat.pushed
             except Exception:  # e.g. betas given as a numpy array: compare after validation
                 changed = True
             if changed:
-                norm = _validate_hyper(*cur, bc, ctx=f" (param_groups[{i}])")
-                if norm[4] != nat.amsgrad:
+                try:
+                    values = _checks.group_values(group)
+                except KeyError as e:
+                    raise ValueError(f"param_groups[{i}] lacks the key {e.args[0]!r}") from None
+                hyper = _checks.hyper(*values, ctx=f" (param_groups[{i}])")
+                if hyper.amsgrad != nat.hyper.amsgrad:
                     raise ValueError(
                         f"param_groups[{i}]['amsgrad'] cannot change after the optimizer is "
-                        f"created (it was {nat.amsgrad}; the max_exp_avg_sq buffer is allocated "
+                        f"created (it was {nat.hyper.amsgrad}; the max_exp_avg_sq buffer is allocated "
                         "once): create a new optimizer instead"
                     )
                 if changes is None:
                     changes = []
-                changes.append((nat, cur, bc, norm))
+                changes.append((nat, group, hyper))
         return changes
+
+    def _check_groups(self):
+        """param_groups must still list this optimizer's groups, each with its params."""
+        if len(self.param_groups) != len(self._groups):
+            raise ValueError(f"opt.param_groups has {len(self.param_groups)} groups but the optimizer "
+                             f"manages {len(self._groups)}: add groups with add_param_group()")
+        for i, (group, nat) in enumerate(zip(self.param_groups, self._groups)):
+            if not isinstance(group, dict):
+                raise TypeError(f"param_groups[{i}] must be a dict, got {type(group).__qualname__}")
+            if group.get("params") is not nat.params:
+                raise _replaced(i)
 
     @staticmethod
     def _push(changes):
-        for nat, cur, bc, norm in changes:
-            if norm[1:] == nat.norm[1:]:
-                _check(_lib.swiftadam_set_lr(nat.handle, norm[0]), "swiftadam_set_lr")
-            else:
-                _check(_lib.swiftadam_set_config(nat.handle, ctypes.byref(_make_config(norm))),
-                       "swiftadam_set_config")
-            nat.adopt(norm, _pushed_copy(cur), bc)
+        for nat, group, hyper in changes:
+            nat.state.set_hyper(hyper, nat.hyper)
+            nat.adopt(hyper, _checks.snapshot(group))
 
     def _sync_hyperparameters(self):
         changes = self._collect_changes()
@@ -786,18 +496,30 @@ class Adam:
 
     # ---- step ----
 
-    def step(self, grads, *, skip_if_nonfinite=False):
+    def step(self, grads, *, params=None, skip_if_nonfinite=False, grad_scale=None):
         """One Adam step on every param, in place.
 
         ``grads``: a list with one entry per param, in the order of the params across all
         groups. An entry may be ``None``: that param is skipped (not updated, its step count
         does not advance), as torch skips params whose ``.grad`` is None. A grad must have
-        its param's shape and must not share memory with any param; float32 C-contiguous
-        grads are used as they are, anything else is converted with
-        ``np.require(g, np.float32, ["C", "A"])`` (a copy).
+        its param's shape and must not share memory with any param; C-contiguous grads of
+        the param's dtype are used as they are, anything else is converted with
+        ``np.require(g, param.dtype, ["C", "A"])`` (a copy), or with ``strict_grads`` refused.
+
+        ``params``: the arrays to step instead of the optimizer's, one per param in the same
+        order (as many, each with its param's shape and dtype, checked as at creation), for
+        code that replaces its arrays. Param k keeps its moments and step count. Once the
+        call is accepted (it returns, True or False), these arrays are the groups' params
+        (``param_groups[i]["params"]``, checkpoints, copies); on an error nothing changes.
 
         ``skip_if_nonfinite=True``: if any grad holds NaN or +-Inf, nothing at all is
         changed and ``False`` is returned (torch's GradScaler). Otherwise returns ``True``.
+
+        ``grad_scale``: the loss scale the grads carry (GradScaler's scale); every param must
+        be float16/bfloat16 (else ValueError). Each grad is multiplied by the float32
+        ``inv_scale = (float)(1.0 / grad_scale)`` inside the kernel, GradScaler's unscale_
+        fused; with ``skip_if_nonfinite`` a grad that is NaN or +-Inf after unscaling
+        (found_inf) skips the step.
 
         Every argument, and every param's step limit (2^53), is checked before anything
         changes: on an error the params and the optimizer state are untouched, in every
@@ -806,39 +528,37 @@ class Adam:
         """
         lock = self._lock  # inline _exclusive: this is the per-step path
         if not lock.acquire(False):
-            raise _busy(self, "Adam.step")
+            raise _checks.busy(self, "Adam.step")
         try:
-            if self._natives is None:
-                self._require_open()
             if type(grads) is not list and type(grads) is not tuple:
-                grads = self._grads_as_list(grads)
+                grads = _checks.grads_as_list(grads)
             flags = _SKIP_NONFINITE if skip_if_nonfinite else _NO_FLAGS
             nat = self._single
-            if nat is not None and len(grads) == 1:
+            if nat is not None and len(grads) == 1 and params is None and grad_scale is None:
                 # Fast path: one group of one tensor (swiftadam_step_tensor).
-                g = grads[0]
-                a = 0
-                if type(g) is _ndarray and g.dtype is _F32 and g.shape == nat.shape0:
+                a = _direct_address(grads[0], nat.dtype, nat.shape0, nat.mask)
+                if a and not nat.below0 < a < nat.end0:
                     try:
-                        a = _addressof(_c_char_from_buffer(g))  # C-contiguous and writeable only
-                    except (TypeError, ValueError, BufferError):
-                        pass
-                if a and not a & 3 and not nat.below0 < a < nat.end0:
-                    g0 = self.param_groups
-                    try:
-                        g0, = g0
-                        dirty = _get_hyper(g0) != nat.pushed or g0.get(_BIAS_KEY, True) is not nat.pushed_bc
+                        g0, = self.param_groups
+                        dirty = g0["params"] is not nat.params or g0 != nat.pushed
                     except Exception:
                         dirty = True
                     if dirty:
                         self._sync_hyperparameters()
-                    rc = _step_tensor(nat.handle, nat.p0, a, nat.csize0, flags)
+                    rc = nat.step_tensor(nat.state.handle, nat.p0, a, nat.csize0, flags)
                     if rc:
                         if rc < 0:
                             _step_failed(rc, nat, grads)
                         return False
                     return True
-            return self._step_general(grads, flags)
+            if self._groups is None:  # (closing clears _single: the fast path is never taken)
+                self._require_open()
+            scale = None
+            if grad_scale is not None:
+                scale = _checks.grad_scale(grad_scale, all(nat.half for nat in self._groups))
+            if params is not None:
+                return self._step_params(grads, params, flags, scale)
+            return self._step_general(grads, flags, scale)
         finally:
             lock.release()
 
@@ -846,7 +566,8 @@ class Adam:
     def step_flat(self, flat_grad, *, skip_if_nonfinite=False):
         """One Adam step with every grad packed into ONE float32 array.
 
-        ``flat_grad``: a C-contiguous float32 ndarray with as many elements as all params
+        ``flat_grad``: a C-contiguous ndarray of the params' dtype (float32, or float64 when
+        every param is float64) with as many elements as all params
         together; param k's grad is the next ``params[k].size`` elements, params taken in
         order across groups (the layout of ``np.concatenate([g.ravel() for g in grads])``,
         or of a preallocated buffer the backward pass writes into). Every param is stepped.
@@ -859,30 +580,34 @@ class Adam:
         Returns False if ``skip_if_nonfinite`` skipped the step, else True."""
         self._require_open()
         g = flat_grad
-        if type(g) is not _ndarray or g.dtype is not _F32:
-            raise TypeError(f"flat_grad must be a float32 numpy.ndarray, got "
+        groups = self._groups
+        dtype = groups[0].dtype
+        if any(nat.dtype is not dtype for nat in groups):
+            raise TypeError("step_flat needs every param of one dtype (one flat buffer); this optimizer "
+                            f"has {sorted({str(nat.dtype) for nat in groups})} params: use step()")
+        if type(g) is not _ndarray or g.dtype is not dtype:
+            raise TypeError(f"flat_grad must be a {dtype} numpy.ndarray (the params' dtype), got "
                             f"{getattr(g, 'dtype', type(g).__qualname__)}")
         if not g.flags.c_contiguous or not g.flags.aligned:
             raise ValueError("flat_grad must be C-contiguous and aligned: pass np.ascontiguousarray(flat_grad)")
-        natives = self._natives
-        key = tuple(map(id, natives))
+        key = tuple(map(id, groups))
         cache = self._flat_cache
         if cache is None or cache[0] != key:
-            cache = self._flat_cache = _flat_layout(natives, key)
+            cache = self._flat_cache = _flat_layout(groups, key)
         if g.size != cache[1]:
             raise ValueError(f"flat_grad must have {cache[1]} elements (all params together), "
                              f"got {g.size}")
         base = _address(g)
         if g.size:
-            k = _overlapped_param(self._index, base, base + g.nbytes)
+            k = _checks.overlapped_param(self._index, base, base + g.nbytes)
             if k >= 0:
-                raise _overlap_error("flat_grad", k)
+                raise _checks.overlap_error("flat_grad", k)
         flags = _SKIP_NONFINITE if skip_if_nonfinite else _NO_FLAGS
-        if skip_if_nonfinite and len(natives) > 1 and not np.isfinite(g).all():
+        if skip_if_nonfinite and len(groups) > 1 and not np.isfinite(g).all():
             return False  # the native check is per group; the whole step must skip
         changes = self._collect_changes()
-        if len(natives) > 1:
-            for nat in natives:
+        if len(groups) > 1:
+            for nat in groups:
                 if nat.bound >= _MAX_STEP:
                     _refuse_step_limit(nat, None)
         if changes:
@@ -890,98 +615,134 @@ class Adam:
         skipped = False
         for nat, offsets, view in cache[2]:
             np.add(offsets, base, out=view)
-            skipped |= _skipped(_step_group(nat.handle, nat.pptrs, nat.gptrs, nat.cn, flags), nat, None)
+            if nat.half:
+                rc = nat.step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, 1.0, flags)
+            else:
+                rc = nat.step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, flags)
+            skipped |= _skipped(rc, nat, None)
         return not skipped
 
-    def _step_general(self, grads, flags):
-        natives = self._natives
+    def _step_params(self, grads, params, flags, scale=None):
+        """:meth:`step` over the arrays ``params`` in place of the groups' params."""
+        if isinstance(params, _ndarray) or isinstance(params, (set, frozenset, dict)):
+            raise TypeError(f"params= must be a list with one array per param, in order across the groups, "
+                            f"got a {type(params).__qualname__}")
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"params= must be a list with one array per param, got "
+                            f"{type(params).__qualname__}") from None
+        if len(params) != self._count:
+            raise ValueError(f"params= has {len(params)} arrays but the optimizer has {self._count} params; "
+                             "step(params=) takes the arrays that stand in for all of them, in order "
+                             "across the groups (add new params with add_param_group())")
+        self._check_groups()
+        old = self._all_params()
+        if all(map(operator.is_, params, old)):
+            return self._step_general(grads, flags, scale)
+        for k, (p, q) in enumerate(zip(params, old)):
+            _checks.replacement(p, k, q)
+        ranges = _checks.param_ranges(params)
+        lists, k = [], 0
+        for nat in self._groups:
+            lists.append(ParamList(params[k:k + nat.n]))
+            k += nat.n
+        saved = [nat.params for nat in self._groups], self._index, self._vindex
+        self._bind(lists, _checks.range_index(ranges))
+        try:
+            return self._step_general(grads, flags, scale)
+        except BaseException:
+            self._bind(saved[0], saved[1], saved[2])
+            raise
+
+    def _bind(self, lists, index, vindex=None):
+        """Step the ParamLists ``lists`` (one per group, checked), whose memory ranges are
+        ``index``, from now on; they become the groups' "params"."""
+        for group, nat, plist in zip(self.param_groups, self._groups, lists):
+            nat.bind(plist)
+            group["params"] = nat.pushed["params"] = plist
+        self._index, self._vindex = index, vindex
+
+    def _step_general(self, grads, flags, scale=None):
+        """``scale``: None, or (grad_scale, its float32 inverse) checked by _checks.grad_scale."""
+        groups = self._groups
         if len(grads) != self._count:
             raise ValueError(f"expected {self._count} grads (one per param, in order, None to skip "
                              f"a param), got {len(grads)}")
         starts, ends, owners = self._index
-        bisect_ = _bisect if self._count < _VECTOR_CHECK else None
+        bisect_ = _bisect if self._count < _checks.VECTOR_CHECK else None
         keep = None  # converted grads: alive until the native calls return
         calls = []
         k = 0
-        for nat in natives:
+        gdtypes = []
+        for nat in groups:
             gptrs = nat.gptrs
-            nbytes = nat.nbytes
+            if nat.half:
+                dtype = nat.grad_dtype(grads[k:k + nat.n])
+                nbytes = nat.nbytes if dtype is nat.dtype else nat.nbytes32
+                mask = dtype.itemsize - 1
+            else:
+                nbytes = nat.nbytes
+                dtype, mask = nat.dtype, nat.mask
+            gdtypes.append(dtype)
             live = 0
             single = None
-            for j, shape in enumerate(nat.shapes):
-                g = grads[k]
+            j = 0
+            for g, shape, nb in zip(grads[k:k + nat.n], nat.shapes, nbytes):
                 if g is None:
                     gptrs[j] = None
                 else:
-                    a = 0
-                    if type(g) is _ndarray and g.dtype is _F32 and g.shape == shape:
-                        try:
-                            a = _addressof(_c_char_from_buffer(g))
-                        except (TypeError, ValueError, BufferError):
-                            pass
-                    if not a or a & 3:
-                        a, conv = _grad_slow(g, k, shape)
+                    a = _direct_address(g, dtype, shape, mask)
+                    if not a:
+                        a, conv = _checks.grad(g, k + j, shape, dtype, self.strict_grads, nat.half)
                         if keep is None:
                             keep = []
                         keep.append(conv)
-                    if bisect_ is not None:  # inline _overlapped_param(self._index, a, a + nbytes[j])
-                        i = bisect_(starts, a + nbytes[j]) - 1
-                        if i >= 0 and ends[i] > a and nbytes[j]:
-                            raise _overlap_error(f"grads[{k}]", owners[i])
+                    if bisect_ is not None:  # inline _checks.overlapped_param(self._index, a, a + nb)
+                        i = bisect_(starts, a + nb) - 1
+                        if i >= 0 and ends[i] > a and nb:
+                            raise _checks.overlap_error(f"grads[{k + j}]", owners[i])
                     gptrs[j] = single = a
                     live += 1
-                k += 1
+                j += 1
+            k += nat.n
             if live:
-                calls.append((nat, single if nat.n == 1 else None))
+                calls.append((nat, single if nat.n == 1 else None, dtype))
         if bisect_ is None:
             vindex = self._vindex
-            if vindex is None:
-                vindex = self._vindex = _vector_index(natives, self._index)
-            hit = _vector_overlap(vindex)
+            vkey = tuple(d.itemsize for d in gdtypes)
+            if vindex is None or vkey != self._vkey:
+                nbs = [b for nat, d in zip(groups, gdtypes) for b in (nat.nbytes32 if d is _F32 and nat.half
+                                                                       else nat.nbytes)]
+                vindex = self._vindex = _checks.vector_index(self._index, nbs, [nat.gptrs for nat in groups])
+                self._vkey = vkey
+            hit = _checks.vector_overlap(vindex)
             if hit is not None:
-                raise _overlap_error(f"grads[{hit[0]}]", hit[1])
+                raise _checks.overlap_error(f"grads[{hit[0]}]", hit[1])
         changes = self._collect_changes()
-        if flags is _SKIP_NONFINITE and len(calls) > 1 and not self._all_finite(grads):
+        if flags is _SKIP_NONFINITE and len(calls) > 1 and not _checks.all_finite(
+                grads, [d for nat, d in zip(groups, gdtypes) for _ in range(nat.n)],
+                None if scale is None else scale[1]):
             return False  # the native check is per group; the whole step must skip
         if len(calls) > 1:
             # One native call is all-or-nothing by itself; several must not stop half-way.
-            for nat, _ in calls:
+            for nat, _, _ in calls:
                 if nat.bound >= _MAX_STEP:
                     _refuse_step_limit(nat, grads)
         if changes:
             self._push(changes)
         skipped = False
-        for nat, a in calls:
-            if a is not None:
-                rc = _step_tensor(nat.handle, nat.p0, a, nat.csize0, flags)
+        gs = 1.0 if scale is None else scale[0]
+        for nat, a, gd in calls:
+            if nat.half:
+                step = nat.step_group if gd is nat.dtype else nat.step_f32grad
+                rc = step(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, gs, flags)
+            elif a is not None:
+                rc = nat.step_tensor(nat.state.handle, nat.p0, a, nat.csize0, flags)
             else:
-                rc = _step_group(nat.handle, nat.pptrs, nat.gptrs, nat.cn, flags)
+                rc = nat.step_group(nat.state.handle, nat.pptrs, nat.gptrs, nat.cn, flags)
             skipped |= _skipped(rc, nat, grads)
         return not skipped
-
-    @staticmethod
-    def _grads_as_list(grads):
-        if isinstance(grads, _ndarray):
-            raise TypeError("grads must be a list with one grad per param (None to skip one), "
-                            "got a single numpy.ndarray: wrap it, opt.step([g])")
-        try:
-            return list(grads)
-        except TypeError:
-            raise TypeError(f"grads must be a list with one grad per param, got "
-                            f"{type(grads).__qualname__}") from None
-
-    @staticmethod
-    def _all_finite(grads):
-        # Only used with several groups; reads the grads as the native step would see them.
-        for g in grads:
-            if g is None:
-                continue
-            a = np.asarray(g)
-            if a.dtype != _F32:
-                a = a.astype(_F32)
-            if not np.isfinite(a).all():
-                return False
-        return True
 
     # ---- state_dict ----
 
@@ -993,8 +754,11 @@ class Adam:
                                     "max_exp_avg_sq": ndarray (amsgrad only)}},
              "param_groups": [{"lr": ..., "betas": ..., ..., "params": [flat indices]}]}
 
-        Arrays are float32 copies shaped like their params. A param never stepped has no
-        entry in "state" (as in torch), unless a loaded state gave it non-zero moments.
+        Arrays are copies shaped like their params, of the params' dtype (float32 for 16-bit
+        params). A param never stepped has no entry in "state" (as in torch), unless a loaded
+        state gave it non-zero moments. A float16/bfloat16 param always has an entry, with
+        its float32 master weights under ``"fp32_from_fp16"`` (apex's FP16_Optimizer name
+        for them).
         ``step`` is a Python float (torch keeps a float tensor; up to 2**53, exact).
         Every state the library accepts comes back unchanged through
         :meth:`load_state_dict`, bit for bit."""
@@ -1002,15 +766,17 @@ class Adam:
         state = {}
         groups = []
         idx = 0
-        for group, nat in zip(self.param_groups, self._natives):
+        for group, nat in zip(self.param_groups, self._groups):
             packed = {k: v for k, v in group.items() if k != "params"}
             packed["params"] = list(range(idx, idx + nat.n))
             groups.append(copy.deepcopy(packed))
             for j, step in enumerate(nat.steps()):
-                moments = [(key, nat.moment(j, which)) for key, which in _MOMENTS
-                           if which != _b.SWIFTADAM_MOMENT_MAX_EXP_AVG_SQ or nat.amsgrad]
+                moments = [(key, nat.state.moment(j, which, nat.shapes[j])) for key, which in _MOMENTS
+                           if which != _b.SWIFTADAM_MOMENT_MAX_EXP_AVG_SQ or nat.hyper.amsgrad]
+                if nat.half:  # the master weights are state from the start
+                    moments.append((_checks.MASTER_KEY, nat.state.master(j, nat.shapes[j])))
                 # bit patterns, not values: a loaded -0.0 must come back too
-                if step > 0 or any(m.view(np.uint32).any() for _, m in moments):
+                if nat.half or step > 0 or any(m.view(f"u{m.itemsize}").any() for _, m in moments):
                     state[idx + j] = {"step": float(step), **dict(moments)}
             idx += nat.n
         return {"state": state, "param_groups": groups}
@@ -1024,7 +790,9 @@ class Adam:
         validated (keys, shapes, steps, hyperparameters) and new native states are built
         before anything is replaced: on any error the optimizer is unchanged. Moments
         are converted to float32. A group without ``bias_correction`` bias-corrects (as
-        torch, whatever this optimizer was created with)."""
+        torch, whatever this optimizer was created with). A float16/bfloat16 param takes its
+        master weights from the entry's ``"fp32_from_fp16"`` (else from its own values, as
+        at creation) and is overwritten with their rounding."""
         self._require_open()
         if not isinstance(state_dict, dict):
             raise TypeError(f"state_dict must be a dict, got {type(state_dict).__qualname__}")
@@ -1044,7 +812,7 @@ class Adam:
         new_groups = []
         plans = []
         idx = 0
-        for gi, (sg, nat) in enumerate(zip(saved_groups, self._natives)):
+        for gi, (sg, nat) in enumerate(zip(saved_groups, self._groups)):
             if not isinstance(sg, dict) or "params" not in sg:
                 raise ValueError(f"state_dict['param_groups'][{gi}] must be a dict with 'params'")
             ids = list(sg["params"])
@@ -1060,12 +828,11 @@ class Adam:
                 id_map[pid] = (gi, j, idx + j)
             ng = copy.deepcopy({k: v for k, v in sg.items() if k != "params"})
             for k, v in self.defaults.items():
-                if k != _BIAS_KEY:
+                if k not in _EXTENSIONS:
                     ng.setdefault(k, v)
-            norm = _group_norm(ng, ctx=f" (state_dict['param_groups'][{gi}])")
-            ng["params"] = self.param_groups[gi]["params"]
-            new_groups.append(ng)
-            plans.append((nat, norm, [None] * nat.n))
+            hyper = _checks.group_hyper(ng, ctx=f" (state_dict['param_groups'][{gi}])")
+            new_groups.append(_param_group(ng, nat.params))
+            plans.append((nat, hyper, [None] * nat.n))
             idx += nat.n
         for pid, entry in saved_state.items():
             try:
@@ -1076,76 +843,46 @@ class Adam:
                 raise ValueError(f"state_dict['state'] has an entry for param id {pid!r}, which no "
                                  "param group lists")
             gi, j, flat = where
-            nat, norm, entries = plans[gi]
-            entries[j] = self._check_entry(entry, pid, flat, nat.shapes[j], norm[4])
-        # Everything is valid: build the new states, then swap them in.
+            nat, hyper, entries = plans[gi]
+            entries[j] = _checks.state_entry(entry, pid, flat, nat.shapes[j], hyper.amsgrad,
+                                             nat.state.kind.moment_dtype, nat.half)
+        # Everything is valid: build the new states (a failure drops and so frees them),
+        # then swap them in.
         built = []
-        try:
-            for nat, norm, entries in plans:
-                h = _create_native(nat.sizes, _make_config(norm))
-                built.append(h)
-                for j, e in enumerate(entries):
-                    if e is None:
-                        continue
-                    step, moments = e
-                    for which, arr in moments:
-                        _check(_lib.swiftadam_set_moment(h, j, which, _address(arr), arr.size),
-                               "swiftadam_set_moment")
-                    _check(_lib.swiftadam_set_tensor_step(h, j, step), "swiftadam_set_tensor_step")
-        except BaseException:
-            for h in built:
-                _free_handle(h)
-            raise
-        for (nat, norm, entries), h, ng in zip(plans, built, new_groups):
-            old, nat.handle = nat.handle, h
-            _free_handle(old)
-            nat.adopt(norm, _pushed_copy(_get_hyper(ng)), ng.get(_BIAS_KEY, True))
+        for nat, hyper, entries in plans:
+            state = NativeState.create(nat.sizes, hyper, nat.dtype, nat.params)
+            built.append(state)
+            for j, e in enumerate(entries):
+                if e is None:
+                    continue
+                step, moments, master = e
+                for which, arr in moments:
+                    state.set_moment(j, which, arr)
+                if master is not None:
+                    state.set_master(j, master)
+                state.set_tensor_step(j, step)
+        for (nat, hyper, entries), state in zip(plans, built):
+            if nat.half:  # the params are the loaded master's rounding (the master decides anyway)
+                for j, p in enumerate(nat.params):
+                    state.write_params(j, p)
+        for (nat, hyper, entries), state, ng in zip(plans, built, new_groups):
+            old, nat.state = nat.state, state
+            old.free()
+            nat.adopt(hyper, _checks.snapshot(ng))
             nat.bound = max(e[0] if e else 0 for e in entries)
         self.param_groups[:] = new_groups
-
-    @staticmethod
-    def _check_entry(entry, pid, flat, shape, amsgrad):
-        where = f"state_dict['state'][{pid!r}]"
-        if not isinstance(entry, dict):
-            raise TypeError(f"{where} must be a dict")
-        unknown = set(entry) - set(_STATE_KEYS)
-        if unknown:
-            raise ValueError(f"{where} has unknown keys {sorted(map(str, unknown))}; Adam's per-param "
-                             f"state has {list(_STATE_KEYS)}")
-        needed = ["step", "exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if amsgrad else [])
-        for key in needed:
-            if key not in entry:
-                raise ValueError(f"{where} lacks {key!r}")
-        s = _read_state_value(entry["step"], f"{where}['step']")
-        if s.size != 1 or s.dtype.kind not in "fiu":
-            raise ValueError(f"{where}['step'] must be one number, got {entry['step']!r}")
-        s = s.reshape(())[()]
-        sv = int(s) if s.dtype.kind in "iu" else float(s)  # an int above 2**53 stays exact
-        if not (0 <= sv <= _MAX_STEP) or sv != math.floor(sv):
-            raise ValueError(f"{where}['step'] must be a whole number in [0, 2**53], got {sv}")
-        moments = []
-        for key, which in _MOMENTS:
-            if key not in needed:
-                continue
-            a = _read_state_value(entry[key], f"{where}[{key!r}]")
-            if a.dtype.kind not in "fiu":
-                raise TypeError(f"{where}[{key!r}] has dtype {a.dtype}; expected float32")
-            if a.shape != shape:
-                raise ValueError(f"{where}[{key!r}] has shape {a.shape} but params[{flat}] has shape {shape}")
-            moments.append((which, np.array(a, dtype=_F32, order="C", copy=True)))
-        return int(sv), moments
 
     # ---- checkpoints through the C ABI ----
 
     def _single_native(self, what):
         self._require_open()
-        if len(self._natives) != 1:
+        if len(self._groups) != 1:
             raise NotImplementedError(
                 f"{what} writes the C checkpoint of one param group; this optimizer has "
-                f"{len(self._natives)}. Use state_dict() (e.g. with np.savez or pickle) instead."
+                f"{len(self._groups)}. Use state_dict() (e.g. with np.savez or pickle) instead."
             )
         self._sync_hyperparameters()
-        return self._natives[0]
+        return self._groups[0].state
 
     @_exclusive
     def save(self, path):
@@ -1158,9 +895,21 @@ class Adam:
         Pending changes to ``param_groups`` are applied first. ``path`` (str, bytes or
         os.PathLike) reaches the OS as ``os.fsencode`` gives it; an empty path or one with
         a NUL byte raises ValueError."""
-        fpath = _fs_path(path)
-        nat = self._single_native("save()")
-        _check(_lib.swiftadam_save(nat.handle, fpath), "swiftadam_save")
+        fpath = _checks.fs_path(path)
+        self._single_native("save()").save(fpath)
+
+    @_exclusive
+    def master_params(self):
+        """The float32 master weights of every param, in order across the groups: copies.
+        A float16/bfloat16 param's master is what the optimizer updates (its array only
+        receives the master rounded to nearest even after each step); a float32 or float64
+        param is its own master, and comes back as a copy of itself, in its dtype."""
+        self._require_open()
+        out = []
+        for nat in self._groups:
+            for j, p in enumerate(nat.params):
+                out.append(nat.state.master(j, nat.shapes[j]) if nat.half else p.copy())
+        return out
 
     @_exclusive
     def to_bytes(self):
@@ -1168,67 +917,65 @@ class Adam:
         return self._single_native("to_bytes()").serialize()
 
     @classmethod
-    def load(cls, path, params, **overrides):
-        """A new optimizer for ``params`` (a list of float32 arrays: ONE group) from the
+    def load(cls, path, params, *, strict_grads=False, **overrides):
+        """A new optimizer for ``params`` (a list of arrays of one dtype: ONE group) from the
         checkpoint file at ``path`` (``swiftadam_load``; paths as in :meth:`save`). The
         checkpoint must hold exactly as many tensors with exactly the params' sizes (else
         SwiftAdamError SIZE_MISMATCH); hyperparameters, steps and moments come from it.
+        The params must have the checkpoint's dtype; float16/bfloat16 params are overwritten
+        with the rounding of the checkpoint's float32 master weights.
         Keyword arguments (lr, betas, eps, weight_decay, maximize, decoupled_weight_decay,
         bias_correction) override the stored values; amsgrad cannot differ from the
-        checkpoint's."""
-        fpath = _fs_path(path)
-        return cls._from_native(params, overrides,
-                                lambda lens, n, out: _lib.swiftadam_load(fpath, lens, n, out),
+        checkpoint's. ``strict_grads`` is the constructor's."""
+        fpath = _checks.fs_path(path)
+        return cls._from_native(params, overrides, strict_grads, lambda lengths: NativeState.load(fpath, lengths),
                                 "swiftadam_load")
 
     @classmethod
-    def from_bytes(cls, data, params, **overrides):
+    def from_bytes(cls, data, params, *, strict_grads=False, **overrides):
         """:meth:`load` from the bytes of :meth:`to_bytes` (``swiftadam_deserialize``)."""
         if not isinstance(data, bytes):
             try:
                 data = bytes(memoryview(data))
             except TypeError:
                 raise TypeError(f"data must be bytes-like, got {type(data).__qualname__}") from None
-        return cls._from_native(params, overrides,
-                                lambda lens, n, out: _lib.swiftadam_deserialize(data, len(data), lens, n, out),
-                                "swiftadam_deserialize")
+        return cls._from_native(params, overrides, strict_grads,
+                                lambda lengths: NativeState.deserialize(data, lengths), "swiftadam_deserialize")
 
     @classmethod
-    def _from_native(cls, params, overrides, open_fn, call):
-        allowed = _HYPER_KEYS + (_BIAS_KEY,)
+    def _from_native(cls, params, overrides, strict_grads, open_state, call):
+        allowed = Hyper._fields
         unknown = set(overrides) - set(allowed)
         if unknown:
             raise TypeError(f"unexpected keyword arguments {sorted(unknown)}; "
                             f"allowed: {list(allowed)}")
-        groups = cls._split_groups(params)
+        groups = _checks.split_groups(params)
         if len(groups) != 1 or set(groups[0]) != {"params"}:
             raise TypeError("load()/from_bytes() take the params of ONE group as a list of arrays "
                             "(the hyperparameters come from the checkpoint; override them with "
                             "keyword arguments)")
         plist = groups[0]["params"]
-        plist = [plist] if isinstance(plist, _ndarray) else list(plist)
+        plist = ParamList([plist] if isinstance(plist, _ndarray) else plist)
         for j, p in enumerate(plist):
-            _check_param(p, j)
-        _param_ranges([], plist)
+            _checks.param(p, j)
+        _checks.group_dtype(plist, 0)
+        _checks.param_ranges(plist)
+        state = open_state([p.size for p in plist])
+        _checks.state_dtype(state, plist, call)
+        stored = state.hyper()
+        if "amsgrad" in overrides and bool(overrides["amsgrad"]) != stored.amsgrad:
+            raise ValueError(f"amsgrad={overrides['amsgrad']} differs from the checkpoint's "
+                             f"amsgrad={stored.amsgrad}, which cannot change")
+        defaults = {**stored.group_items(), **overrides}
+        _checks.group_hyper(defaults)
+        if state.dtype in _HALF:  # the checkpoint holds the master weights: the params are their rounding
+            for j, p in enumerate(plist):
+                state.write_params(j, p)
         self = cls.__new__(cls)
-        self._init_empty(None)  # closed until complete (so __del__ has nothing to free)
-        nat, hyper = _open_native(plist, 0, open_fn, call)
-        try:
-            group = {"params": plist, **hyper}
-            if "amsgrad" in overrides and bool(overrides["amsgrad"]) != hyper["amsgrad"]:
-                raise ValueError(f"amsgrad={overrides['amsgrad']} differs from the checkpoint's "
-                                 f"amsgrad={hyper['amsgrad']}, which cannot change")
-            group.update(overrides)
-            norm = _group_norm(group)
-            self.defaults = {k: v for k, v in group.items() if k != "params"}
-            self.param_groups.append(group)
-            self._adopt_natives([nat])
-            if norm != nat.norm:
-                self._sync_hyperparameters()
-        except BaseException:
-            self._natives = None
-            nat.free()
-            raise
+        self._setup(defaults, strict_grads)
+        group = _param_group(defaults, plist)
+        self._append(group, state, stored, _stored(stored, group))
+        self._sync_hyperparameters()
         return self
 
 
@@ -1237,12 +984,13 @@ class AdamW(Adam):
     decoupled_weight_decay=True)`` with torch's AdamW default ``weight_decay=1e-2``.
 
     ``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-    amsgrad=False, *, maximize=False, bias_correction=True)``. See :class:`Adam` for the
+    amsgrad=False, *, maximize=False, bias_correction=True, flavor="torch", strict_grads=False)``. See
+    :class:`Adam` for the
     algorithm, with ``p = p * (1 - lr * weight_decay)`` applied before the moment update.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, bias_correction=True):
+                 amsgrad=False, *, maximize=False, bias_correction=True, flavor="torch", strict_grads=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True,
-                         bias_correction=bias_correction)
+                         bias_correction=bias_correction, flavor=flavor, strict_grads=strict_grads)

@@ -203,11 +203,11 @@ def test_lr_change_takes_effect_between_steps():
 
 def test_float32_grads_go_straight_through(monkeypatch):
     """float32 C-contiguous grads are passed by address, never copied; others are copied."""
-    from swiftadam import optim
+    from swiftadam import _checks
 
     copied = []
-    real = optim._grad_slow
-    monkeypatch.setattr(optim, "_grad_slow", lambda g, i, shape: copied.append(i) or real(g, i, shape))
+    real = _checks.grad
+    monkeypatch.setattr(_checks, "grad", lambda g, i, *rest: copied.append(i) or real(g, i, *rest))
     ps = [np.ones(s, np.float32) for s in [(64,), (2, 3), ()]]
     solo = swiftadam.Adam([np.ones(64, np.float32)])
     group = swiftadam.Adam(ps)

@@ -226,3 +226,11 @@ def test_version_backend_and_errors():
     err = e.value
     assert isinstance(err, RuntimeError) and err.status < 0 and err.name.startswith("SWIFTADAM_ERR_")
     assert err.message and err.message in str(err)
+
+
+def test_backend_docstring_names_every_path_the_header_names():
+    line = re.search(r"swiftadam_backend_name: [^\n]*", HEADER.read_text()).group(0)
+    names = set(re.findall(r'"(\w+)"', line))
+    assert {"avx2", "sse2", "simd", "scalar"} <= names
+    assert set(re.findall(r'"(\w+)"', swiftadam.backend.__doc__)) == names
+    assert swiftadam.backend() in names

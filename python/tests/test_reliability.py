@@ -319,13 +319,23 @@ def _lengths(data):
     return out
 
 
+def _dtype(data):
+    h = ctypes.c_void_p()
+    assert lib.swiftadam_deserialize(data, len(data), None, 0, ctypes.byref(h)) == 0
+    code = ctypes.c_uint32()
+    assert lib.swiftadam_get_dtype(h, ctypes.byref(code)) == 0
+    assert lib.swiftadam_free(h) == 0
+    return {_b.SWIFTADAM_DTYPE_FLOAT32: np.float32, _b.SWIFTADAM_DTYPE_FLOAT64: np.float64}[code.value]
+
+
 def _state_dict_round_trip(data):
     """bytes -> state -> state_dict -> (pickled) -> a fresh optimizer -> bytes."""
-    lens = _lengths(data)
-    opt = swiftadam.Adam.from_bytes(data, [np.zeros(n, np.float32) for n in lens])
+    lens, dtype = _lengths(data), _dtype(data)
+    opt = swiftadam.Adam.from_bytes(data, [np.zeros(n, dtype) for n in lens])
     sd = pickle.loads(pickle.dumps(opt.state_dict()))
-    fresh = swiftadam.Adam([np.zeros(n, np.float32) for n in lens], lr=0.5, amsgrad=True,
-                           bias_correction=False)  # other settings: the state dict decides
+    other_flavor = "torch" if sd["param_groups"][0].get("flavor") == "keras" else "keras"
+    fresh = swiftadam.Adam([np.zeros(n, dtype) for n in lens], lr=0.5, amsgrad=True, bias_correction=False,
+                           flavor=other_flavor)  # other settings: the state dict decides
     fresh.load_state_dict(sd)
     return opt, fresh, fresh.to_bytes()
 
@@ -334,7 +344,8 @@ GOLDEN = sorted((ROOT / "Tests" / "golden").glob("*.ckpt"))
 
 
 GOLDEN_V1 = [p for p in GOLDEN if p.name.startswith("v1_")]
-GOLDEN_V2 = [p for p in GOLDEN if p.name.startswith("v2_")]
+GOLDEN_HALF = [p for p in GOLDEN if "float16" in p.name]   # float16 and bfloat16: test_half.py
+GOLDEN_V2 = [p for p in GOLDEN if p.name.startswith("v2_") and p not in GOLDEN_HALF]
 
 
 @pytest.mark.parametrize("path", GOLDEN_V1, ids=[p.name for p in GOLDEN_V1])
@@ -345,13 +356,19 @@ def test_golden_checkpoints_round_trip_through_state_dict(path):
 
 
 @pytest.mark.parametrize("path", GOLDEN_V2, ids=[p.name for p in GOLDEN_V2])
-def test_float64_and_keras_checkpoints_are_refused_not_misread(path):
-    """Format-version-2 states (float64, or the keras flavour) are not driven by this
-    package yet: loading one says so, rather than stepping it as a float32 torch state."""
+def test_float64_and_keras_checkpoints_round_trip_with_params_of_their_dtype(path):
+    """Format-version-2 states (float64, or the keras flavour) load into params of the
+    state's dtype, with their flavour as the group's "flavor", and come back byte for byte
+    through state_dict; params of the other dtype are refused, never reinterpreted."""
     data = path.read_bytes()
-    lens = _lengths(data)
-    with pytest.raises(NotImplementedError, match="swiftadam_deserialize: the checkpoint holds a"):
-        swiftadam.Adam.from_bytes(data, [np.zeros(n, np.float32) for n in lens])
+    lens, dtype = _lengths(data), _dtype(data)
+    other = np.float32 if dtype is np.float64 else np.float64
+    with pytest.raises(TypeError, match=f"holds a {np.dtype(dtype)} state but the params are {np.dtype(other)}"):
+        swiftadam.Adam.from_bytes(data, [np.zeros(n, other) for n in lens])
+    opt, fresh, back = _state_dict_round_trip(data)
+    assert back == data
+    flavor = opt.param_groups[0].get("flavor", "torch")
+    assert flavor == ("keras" if "keras" in path.name else "torch") == fresh.param_groups[0].get("flavor", "torch")
 
 
 def test_golden_files_are_all_there():

@@ -1,4 +1,4 @@
-/* Failed saves (issue 5): every way swiftadam_save can fail returns SWIFTADAM_ERR_IO, leaves
+/* Failed saves: every way swiftadam_save can fail returns SWIFTADAM_ERR_IO, leaves
  * the previous checkpoint intact and no temporary file behind.
  *
  *  1. Injected failures (LD_PRELOAD=failshim.so): the 1st, 2nd, ... Nth open / ftruncate /

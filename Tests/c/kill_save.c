@@ -1,4 +1,4 @@
-/* Crash-safe saving (issue 5): SIGKILL a process in the middle of swiftadam_save, many times.
+/* Crash-safe saving: SIGKILL a process in the middle of swiftadam_save, many times.
  *
  *   kill_save <dir> <trials> [params]
  *
