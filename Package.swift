@@ -38,8 +38,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "AdamKernelAVX512",
+            dependencies: ["AdamKernelBase"],
+            swiftSettings: [
+                .swiftLanguageMode(.v5),
+                .unsafeFlags(["-target-cpu", "skylake-avx512"]),
+            ]
+        ),
+        .target(
             name: "SwiftAdamCore",
-            dependencies: ["AdamKernelBase", "AdamKernelAVX2", "CPUFeatures"],
+            dependencies: ["AdamKernelBase", "AdamKernelAVX2", "AdamKernelAVX512", "CPUFeatures"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .target(

@@ -4,12 +4,16 @@
  * arrays, 56 B/param), and swiftadam also -keras (the keras flavour), e.g. swiftadam-f64-keras.
  * divfloor[-f64]: only torch's square root and two divisions per element, AVX2 (the
  * kernel's vector width), no moment traffic: in cache, the floor of the torch flavour.
- * WORKLOAD: large (1 x 16M), large8m (1 x 8M), group (40 tensors, 1.08M params,
+ * WORKLOAD: large (1 x 16M), large8m (1 x 8M), group (40 x 27000, 1.08M params,
  * cache-resident), small (1 x 4096), tiny (1000 x 100).
- * Prints one line: impl workload threads ns_per_param gb_per_s us_per_step peak_rss_mb
- * backend state_bytes_per_param heap_allocations_per_step */
+ * Params and grads are 2 MiB-aligned huge pages, like the state's moments; BENCH_PG_OFFSET=k
+ * shifts both by k bytes (k = 16 is where glibc's malloc, hence numpy, puts large arrays).
+ * Each sample is one step, or for small workloads a block of steps lasting ~50 us.
+ * Prints one line: impl workload threads best median p90 (ns/param over the samples)
+ * median_us_per_step peak_rss_mb backend state_bytes_per_param heap_allocations_per_step */
 #define _GNU_SOURCE
 #include "swiftadam.h"
+#include "stats.h"
 #include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
@@ -41,15 +45,17 @@ static long resident_bytes(void) {
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
 
-/* Same policy as SwiftAdam's moment storage: 2 MiB-aligned + MADV_HUGEPAGE when >= 2 MiB. */
-static void *alloc_bytes(size_t bytes) {
+/* Same policy as SwiftAdam's moment storage: 2 MiB-aligned + MADV_HUGEPAGE when >= 2 MiB,
+ * then shifted by `offset` bytes. */
+static void *alloc_bytes(size_t bytes, size_t offset) {
+    bytes += offset;
     size_t align = bytes >= (2u << 20) ? (2u << 20) : 64;
     size_t rounded = (bytes + align - 1) / align * align;
-    void *p = aligned_alloc(align, rounded ? rounded : align);
+    char *p = aligned_alloc(align, rounded ? rounded : align);
     if (!p) { perror("aligned_alloc"); exit(2); }
     if (align > 64) madvise(p, rounded, MADV_HUGEPAGE);
     memset(p, 0, rounded);
-    return p;
+    return p + offset;
 }
 
 /* The roofline's trivial update over the same four streams, in float or double: one tensor
@@ -88,24 +94,27 @@ int main(int argc, char **argv) {
     else if (!strcmp(wl, "tiny")) { ntens = 1000; len = 100; }
     else { fprintf(stderr, "unknown workload %s\n", wl); return 2; }
     size_t total = ntens * len;
-    int reps = argc > 4 ? atoi(argv[4]) : (total >= (8u << 20) ? 30 : total >= 100000 ? 300 : 20000);
+    int reps = argc > 4 ? atoi(argv[4]) : (total >= (8u << 20) ? 60 : total >= 100000 ? 600 : 2000);
+    int per_block = total >= 100000 ? 1 : (int)(200000 / total);   /* ~50 us per sample */
+    const char *off_env = getenv("BENCH_PG_OFFSET");
+    size_t pg_offset = off_env ? strtoull(off_env, NULL, 10) : 0;
+    double *samples = malloc(sizeof *samples * (size_t)reps);
     int divf = !strncmp(impl, "divfloor", 8);
     int roof = !strncmp(impl, "roofline", 8) || divf, f64 = strstr(impl, "-f64") != NULL, keras = strstr(impl, "-keras") != NULL;
     size_t esz = f64 ? sizeof(double) : sizeof(float);
-    double bytes_per_param = 7.0 * (double)esz;   /* read p, g, m, v; write p, m, v */
 
     void **p = malloc(ntens * sizeof *p), **g = malloc(ntens * sizeof *g);
     void **m = malloc(ntens * sizeof *m), **v = malloc(ntens * sizeof *v);
     size_t *lens = malloc(ntens * sizeof *lens);
     for (size_t i = 0; i < ntens; i++) {
         lens[i] = len;
-        p[i] = alloc_bytes(len * esz); g[i] = alloc_bytes(len * esz);
+        p[i] = alloc_bytes(len * esz, pg_offset); g[i] = alloc_bytes(len * esz, pg_offset);
         for (size_t k = 0; k < len; k++) {
             double gk = 0.001 * (double)((k * 7 + i) % 13) - 0.006;
             if (f64) { ((double *)p[i])[k] = 1.0; ((double *)g[i])[k] = gk; }
             else { ((float *)p[i])[k] = 1.0f; ((float *)g[i])[k] = (float)gk; }
         }
-        if (roof) { m[i] = alloc_bytes(len * esz); v[i] = alloc_bytes(len * esz); }
+        if (roof) { m[i] = alloc_bytes(len * esz, 0); v[i] = alloc_bytes(len * esz, 0); }
         for (size_t k = 0; divf && k < len; k++) {   /* moments shaped like real ones: m ~ g, v ~ g^2 */
             double gk = 0.001 * (double)((k * 7 + i) % 13) - 0.006;
             if (f64) { ((double *)m[i])[k] = gk; ((double *)v[i])[k] = gk * gk; }
@@ -130,12 +139,12 @@ int main(int argc, char **argv) {
         swiftadam_set_num_threads(s, (size_t)threads);
     }
     omp_set_num_threads(threads);
-    double best = 1e30;
     int warm = reps / 10 + 1;
     long allocs_at_start = 0;
     for (int r = -warm; r < reps; r++) {
         if (r == 0) allocs_at_start = alloc_calls;
         double t0 = now();
+        for (int b = 0; b < per_block; b++) {
         if (divf) {
             for (size_t i = 0; i < ntens; i++) {
                 if (f64) divfloor_double(p[i], m[i], v[i], len);
@@ -161,14 +170,15 @@ int main(int argc, char **argv) {
                                  : swiftadam_step(s, (float *const *)p, (const float *const *)g, ntens, 0);
             if (rc != SWIFTADAM_OK) { fprintf(stderr, "step: %s\n", swiftadam_last_error()); return 1; }
         }
-        double t = now() - t0;
-        if (r >= 0 && t < best) best = t;
+        }
+        if (r >= 0) samples[r] = (now() - t0) / per_block / (double)total * 1e9;
     }
-    double allocs_per_step = (double)(alloc_calls - allocs_at_start) / reps;
+    double allocs_per_step = (double)(alloc_calls - allocs_at_start) / ((double)reps * per_block);
+    struct stats st = stats_of(samples, (size_t)reps);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("%s %s %d %.4f %.1f %.3f %.1f %s %.3f %.3f\n", impl, wl, threads, best / total * 1e9,
-           bytes_per_param * total / best / 1e9, best * 1e6, ru.ru_maxrss / 1024.0, roof ? "-" : swiftadam_backend_name(),
+    printf("%s %s %d %.4f %.4f %.4f %.3f %.1f %s %.3f %.3f\n", impl, wl, threads, st.best, st.median, st.p90,
+           st.median * (double)total * 1e-3, ru.ru_maxrss / 1024.0, roof ? "-" : swiftadam_backend_name(),
            state_bytes_per_param, allocs_per_step);
     swiftadam_free(s);
     return 0;

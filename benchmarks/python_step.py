@@ -2,14 +2,14 @@
 
 usage: python python_step.py WORKLOAD THREADS [list|flat]  ->  same columns as bench_adam.c
 `list` steps with opt.step(list of grads); `flat` with opt.step_flat(one packed buffer).
+Params and grads are ordinary numpy arrays (workloads.make_arrays).
 """
 import os
 import sys
-import time
 
 import numpy as np
 
-from workloads import make_arrays, report
+from workloads import make_arrays, report, time_steps
 
 
 def main() -> None:
@@ -19,19 +19,15 @@ def main() -> None:
     import swiftadam
 
     ps, gs, total = make_arrays(wl)
-    reps = 30 if total >= (8 << 20) else 300 if total >= 100_000 else 20000
+    samples = 60 if total >= (8 << 20) else 600 if total >= 100_000 else 2000
     opt = swiftadam.Adam(ps, lr=1e-3)
-    best = float("inf")
     if mode == "flat":
         flat = np.concatenate(gs)
         step, arg = opt.step_flat, flat
     else:
         step, arg = opt.step, gs
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        step(arg)
-        best = min(best, time.perf_counter() - t0)
-    report("python" if mode == "list" else "python-flat", wl, threads, best, total, swiftadam.backend())
+    times = time_steps(lambda: step(arg), total, samples)
+    report("python" if mode == "list" else "python-flat", wl, threads, times, total, swiftadam.backend())
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@
  *                                (b1^t, b2^t: pow in the dtype; t converted to the dtype)
  *     p      = p - (m * alpha) / (sqrt(vhat) + eps)
  *
- * No fused multiply-add is used, and every kernel path (scalar, simd, sse2, avx2) and
+ * No fused multiply-add is used, and every kernel path (scalar, simd, sse2, avx2, avx512) and
  * every thread count gives bit-identical results; the one exception IEEE-754 leaves open
  * is which NaN payload comes out when two NaNs meet (the result is NaN on every path).
  *
@@ -218,7 +218,7 @@ const char *swiftadam_status_string(int32_t status);
 const char *swiftadam_last_error(void);
 
 /*
- * swiftadam_backend_name: the kernel path this process uses: "avx2", "sse2", "simd" (portable Swift SIMD) or "scalar"
+ * swiftadam_backend_name: the kernel path this process uses: "avx512", "avx2", "sse2", "simd" (portable Swift SIMD) or "scalar"
  * (chosen at load from the CPU; the environment variable SWIFTADAM_ISA can force a
  * narrower one). A SWIFTADAM_ISA value that names no path (e.g. "bogus") or one this CPU
  * lacks is not used: the widest path is, and one line saying so is written to stderr

@@ -1,20 +1,24 @@
 import AdamKernelBase
 #if arch(x86_64)
 import AdamKernelAVX2
+import AdamKernelAVX512
 import CPUFeatures
 #endif
 
 /// A kernel path. All of them compute bit-identical results (one generic update,
 /// AdamKernelBase/AdamUpdate.swift); they differ only in how many lanes they use.
 public enum Backend: String, CaseIterable, Sendable {
-    case scalar, simd, sse2, avx2
+    case scalar, simd, sse2, avx2, avx512
 
     /// The paths this CPU can run, narrowest first.
     public static let supported: [Backend] = {
         #if arch(x86_64)
         // `simd` (portable Swift SIMD) is scalarized on x86-64: slower than SSE2, so
         // listed before it and never picked by default here.
-        return swiftadam_internal_cpu_has_avx2() != 0 ? [.scalar, .simd, .sse2, .avx2] : [.scalar, .simd, .sse2]
+        var paths: [Backend] = [.scalar, .simd, .sse2]
+        if swiftadam_internal_cpu_has_avx2() != 0 { paths.append(.avx2) }
+        if swiftadam_internal_cpu_has_avx512() != 0 { paths.append(.avx512) }
+        return paths
         #else
         return [.scalar, .simd]
         #endif
@@ -56,6 +60,7 @@ public enum Backend: String, CaseIterable, Sendable {
     public var kernels: AdamKernels {
         switch self {
         #if arch(x86_64)
+        case .avx512: return avx512Kernels
         case .avx2: return avx2Kernels
         case .sse2: return sse2Kernels
         #endif

@@ -34,7 +34,7 @@ final class CABIBasicsTests: XCTestCase {
             XCTAssertFalse(String(cString: swiftadam_status_string(unknown)).isEmpty)
         }
         let backend = String(cString: swiftadam_backend_name())
-        XCTAssertTrue(["avx2", "sse2", "simd", "scalar"].contains(backend), backend)
+        XCTAssertTrue(["avx512", "avx2", "sse2", "simd", "scalar"].contains(backend), backend)
     }
 
     /// create, configure, step with a schedule, read everything back, free.

@@ -59,8 +59,11 @@ rc=0; valgrind -v --error-exitcode=3 "$tmp/hello" > "$tmp/vg.out" 2> "$tmp/vg.lo
 [ $rc = 0 ] || { tail -n 20 "$tmp/vg.log"; fail "hello under valgrind exited $rc"; }
 grep -A1 "Considering $lib/.debug/$real.debug" "$tmp/vg.log" | grep -q "CRC is valid" ||
     { grep -A2 "$real" "$tmp/vg.log"; fail "valgrind did not read $real.debug"; }
-cmp -s <(echo "$out") "$tmp/vg.out" || fail "hello under valgrind printed '$(cat "$tmp/vg.out")'"
-ok "valgrind $(valgrind --version | cut -d- -f2) reads $real.debug (CRC valid) and runs hello cleanly"
+# The same numbers; the backend may differ: valgrind hides AVX-512 from CPUID, so on an
+# AVX-512 CPU hello runs avx512 natively and avx2 under valgrind.
+vg_out=$(cat "$tmp/vg.out")
+[ "${vg_out% (backend *}" = "${out% (backend *}" ] || fail "hello under valgrind printed '$vg_out'"
+ok "valgrind $(valgrind --version | cut -d- -f2) reads $real.debug (CRC valid) and runs hello cleanly (${vg_out##* (}"
 
 quiet_make install DESTDIR="$tmp/stage" PREFIX=/opt/swiftadam
 [ -f "$tmp/stage/opt/swiftadam/lib/$real" ] || fail "DESTDIR install: no $real under DESTDIR"

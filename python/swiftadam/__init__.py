@@ -23,8 +23,8 @@ __all__ = ["Adam", "AdamW", "SwiftAdamError", "__version__", "backend", "library
 
 
 def backend() -> str:
-    """The kernel path the library uses in this process (swiftadam_backend_name): "avx2",
-    "sse2", "simd" (portable Swift SIMD) or "scalar"."""
+    """The kernel path the library uses in this process (swiftadam_backend_name): "avx512",
+    "avx2", "sse2", "simd" (portable Swift SIMD) or "scalar"."""
     return _bindings.lib.swiftadam_backend_name().decode()
 
 

@@ -218,7 +218,7 @@ def test_installed_package_bundles_the_library():
 
 def test_version_backend_and_errors():
     assert swiftadam.__version__ == swiftadam.library_version() == "0.1.0"
-    assert swiftadam.backend() in {"avx2", "sse2", "scalar"}
+    assert swiftadam.backend() in {"avx512", "avx2", "sse2", "scalar"}
     r = run_python("import swiftadam; print(swiftadam.backend())", SWIFTADAM_ISA="scalar")
     assert r.returncode == 0 and r.stdout.strip() == "scalar", r.stderr
     with pytest.raises(swiftadam.SwiftAdamError) as e:

@@ -8,7 +8,7 @@ typealias KernelAllFinite = AdamKernel<Float>.AllFinite
 /// A backend missing here gets no entry point (the tests then fail, so a new path cannot
 /// go untested), and a table entry with other widths is a path routed to the wrong lanes.
 let expectedKernelWidths: [String: (f32: Int, f64: Int)] = [
-    "scalar": (1, 1), "simd": (8, 8), "sse2": (4, 2), "avx2": (8, 4),
+    "scalar": (1, 1), "simd": (8, 8), "sse2": (4, 2), "avx2": (8, 4), "avx512": (16, 8),
 ]
 
 /// The kernel table entry of backend `b` for element type T, or nil when the widths are
