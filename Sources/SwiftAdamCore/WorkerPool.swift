@@ -3,8 +3,11 @@ import CPUFeatures
 /// The worker threads of the process, shared by every state. A step uses at most as many
 /// threads as the process has CPUs (its affinity mask; at most 64), whatever it asks for:
 /// more threads than CPUs only take turns. Workers start when a parallel step first needs
-/// them and then park on their own condition variable, so a step wakes exactly the
-/// workers it uses. One parallel step owns the pool at a time;
+/// them. Between parts a worker first spins for `spinWindowNs` on the job counter, then
+/// parks on its own condition variable, so a step wakes exactly the parked workers it uses;
+/// the caller waits for the parts the same way. Waking a parked thread costs ~40–50 µs on a
+/// VM, as much as half a 1M-param step: back-to-back steps find the worker still spinning.
+/// One parallel step owns the pool at a time;
 /// a step that finds it taken runs on its calling thread alone instead of waiting: two
 /// states stepped from two threads never wait on each other, and any thread count gives
 /// the same bits, so the fallback changes nothing but speed.
@@ -19,6 +22,13 @@ final class WorkerPool: @unchecked Sendable {
     static let cpuThreads = max(1, min(maxThreads, Int(swiftadam_internal_cpu_count())))
 
     static let shared = WorkerPool()
+
+    /// How long a worker polls for the next job, and the caller for the last part, before
+    /// parking: twice the ~50 µs a wake-up from a condition variable costs on this project's
+    /// VM (so spinning costs at most about what it saves), and long enough to cover the
+    /// interpreter's time between two steps issued from Python. A process that stops
+    /// stepping burns at most this much CPU per worker, then every worker sleeps.
+    static let spinWindowNs: UInt64 = 100_000
 
     /// Installed after `shared` exists, in a separate once: a handler that touched a
     /// global still being initialised on another thread could wait forever on it.
@@ -44,6 +54,13 @@ final class WorkerPool: @unchecked Sendable {
     /// wake[i] parks worker i (1...maxThreads-1); slot 0 is unused (part 0 is the caller's).
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: WorkerPool.maxThreads)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Copies of `generation` and `pending` that spinning threads read without the mutex;
+    /// written only with the mutex held, right after the guarded value. The job itself is
+    /// still read under the mutex: the counters only say when to take it.
+    private let publishedGeneration = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    private let publishedPending = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    /// parked[i]: worker i waits on wake[i] (guarded by mutex); only those are signalled.
+    private let parked = UnsafeMutablePointer<Bool>.allocate(capacity: WorkerPool.maxThreads)
     // Guarded by mutex:
     /// Threads one step may use: cpuThreads, or what a test set.
     private var limit = WorkerPool.cpuThreads
@@ -54,6 +71,7 @@ final class WorkerPool: @unchecked Sendable {
     private var pending = 0
     private var job: PartBody?
     private var context: UnsafeRawPointer?
+    private var callerParked = false
 
     private init() { initSynchronization() }
 
@@ -61,6 +79,25 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(done, nil)
         for i in 0..<WorkerPool.maxThreads { pthread_cond_init(wake + i, nil) }
+        parked.initialize(repeating: false, count: WorkerPool.maxThreads)
+        callerParked = false
+        swiftadam_internal_atomic_store_u64(publishedGeneration, generation)
+        swiftadam_internal_atomic_store_u64(publishedPending, 0)
+    }
+
+    /// Spins until `value` satisfies `isDone` or the spin window ends. The caller then
+    /// checks the guarded value under the mutex either way: this only saves the parking.
+    private static func spin(on value: UnsafePointer<UInt64>, until isDone: (UInt64) -> Bool) {
+        let deadline = swiftadam_internal_monotonic_ns() &+ spinWindowNs
+        while true {
+            for _ in 0..<16 {
+                if isDone(swiftadam_internal_atomic_load_u64(value)) { return }
+                swiftadam_internal_cpu_relax()
+            }
+            if swiftadam_internal_monotonic_ns() >= deadline { return }
+            // On a busy machine the thread we wait for may need this CPU.
+            sched_yield()
+        }
     }
 
     /// Run body(context, k, parts) for k in 0..<parts, part 0 on the calling thread, with
@@ -89,12 +126,19 @@ final class WorkerPool: @unchecked Sendable {
         context = ctx
         parts = n
         pending = n - 1
+        swiftadam_internal_atomic_store_u64(publishedPending, UInt64(pending))
         generation &+= 1
-        for i in 1..<n { pthread_cond_signal(wake + i) }
+        swiftadam_internal_atomic_store_u64(publishedGeneration, generation)
+        for i in 1..<n where parked[i] { pthread_cond_signal(wake + i) }
         pthread_mutex_unlock(mutex)
         body(ctx, 0, n)
+        WorkerPool.spin(on: publishedPending) { $0 == 0 }
         pthread_mutex_lock(mutex)
-        while pending > 0 { pthread_cond_wait(done, mutex) }
+        while pending > 0 {
+            callerParked = true
+            pthread_cond_wait(done, mutex)
+        }
+        callerParked = false
         job = nil
         context = nil
         busy = false
@@ -143,11 +187,19 @@ final class WorkerPool: @unchecked Sendable {
 
     private func workerLoop(index: Int, seen start: UInt64) {
         var seen = start
-        pthread_mutex_lock(mutex)
         while true {
-            while generation == seen { pthread_cond_wait(wake + index, mutex) }
+            WorkerPool.spin(on: publishedGeneration) { $0 != seen }
+            pthread_mutex_lock(mutex)
+            while generation == seen {
+                parked[index] = true
+                pthread_cond_wait(wake + index, mutex)
+            }
+            parked[index] = false
             seen = generation
-            guard index < parts, let body = job, let ctx = context else { continue }
+            guard index < parts, let body = job, let ctx = context else {
+                pthread_mutex_unlock(mutex)
+                continue
+            }
             let n = parts
             pthread_mutex_unlock(mutex)
             // Every part in the same mode as the caller's part (see fp_mode.h).
@@ -155,7 +207,9 @@ final class WorkerPool: @unchecked Sendable {
             body(ctx, index, n)
             pthread_mutex_lock(mutex)
             pending -= 1
-            if pending == 0 { pthread_cond_signal(done) }
+            swiftadam_internal_atomic_store_u64(publishedPending, UInt64(pending))
+            if pending == 0 && callerParked { pthread_cond_signal(done) }
+            pthread_mutex_unlock(mutex)
         }
     }
 

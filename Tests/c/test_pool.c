@@ -6,12 +6,16 @@
  *     held inside the pool (its worker parked on a page fault that the test releases
  *     later), another state's 2-thread step runs to completion, with the same bits as on
  *     1 thread. A hang is caught by alarm().
+ *  3. Workers spin briefly for the next job, then sleep: 10 ms after the last of 200
+ *     2-thread steps, the other threads use under 5 ms of CPU in the next 500 ms (a worker
+ *     that never parked used 134-337 ms here). CPU time per thread from /proc schedstat.
  * Usage: test_pool
  */
 #define _GNU_SOURCE
 #include "swiftadam.h"
 #include "threads_now.h"
 #include <pthread.h>
+#include <dirent.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -149,10 +153,63 @@ static int pool_taken(void) {
     return same && held_ok && still_parked;
 }
 
+/* CPU time (ns) used so far by every thread of the process except the caller; *threads
+ * counts those read. */
+static long long others_cpu_ns(int *threads) {
+    char self[32], path[300], buf[128];
+    snprintf(self, sizeof self, "%d", gettid());
+    long long sum = 0;
+    *threads = 0;
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, self) == 0) continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        long long ns;
+        if (fgets(buf, sizeof buf, f) && sscanf(buf, "%lld", &ns) == 1) { sum += ns; ++*threads; }
+        fclose(f);
+    }
+    closedir(d);
+    return sum;
+}
+
+static int workers_sleep_when_idle(void) {
+    enum { TENSORS = 40, TLEN = 27000 };
+    size_t lens[TENSORS];
+    float *p[TENSORS], *g[TENSORS];
+    for (int i = 0; i < TENSORS; i++) {
+        lens[i] = TLEN;
+        p[i] = calloc(TLEN, sizeof(float));
+        g[i] = calloc(TLEN, sizeof(float));
+        if (!p[i] || !g[i]) { fprintf(stderr, "FAIL: malloc\n"); exit(1); }
+    }
+    swiftadam_state *s;
+    CHECK(swiftadam_create(lens, TENSORS, NULL, &s));
+    CHECK(swiftadam_set_num_threads(s, 2));
+    for (int k = 0; k < 200; k++) CHECK(swiftadam_step(s, p, (const float *const *)g, TENSORS, 0));
+    usleep(10000);
+    int threads;
+    long long t0 = others_cpu_ns(&threads);
+    usleep(500000);
+    long long used = others_cpu_ns(&threads) - t0;
+    CHECK(swiftadam_free(s));
+    for (int i = 0; i < TENSORS; i++) { free(p[i]); free(g[i]); }
+    if (threads == 0) {
+        printf("idle workers: no worker thread to watch (1 CPU, or no schedstat): skipped\n");
+        return 1;
+    }
+    printf("idle workers: %d threads used %.3f ms of CPU in the 500 ms after the last step\n", threads, used * 1e-6);
+    if (used >= 5000000) { fprintf(stderr, "FAIL: idle workers keep a CPU busy\n"); return 0; }
+    return 1;
+}
+
 int main(void) {
     alarm(120);   /* a step that waits for the held one would hang: fail instead */
     int ok = many_states();
     ok &= pool_taken();
+    ok &= workers_sleep_when_idle();
     if (!ok) { fprintf(stderr, "FAIL\n"); return 1; }
     printf("ok\n");
     return 0;
