@@ -397,12 +397,17 @@ int32_t swiftadam_step_tensor(swiftadam_state *state, float *param, const float 
                               size_t length, uint32_t step_flags);
 
 /*
- * swiftadam_step_f64, swiftadam_step_tensor_f64: the same for a float64 state.
- * Errors: those of the float32 functions; DTYPE_MISMATCH (the state is float32). The
- * float32 functions on a float64 state fail with DTYPE_MISMATCH the same way.
+ * swiftadam_step_f64: swiftadam_step for a float64 state.
+ * Errors: those of swiftadam_step; DTYPE_MISMATCH (the state is float32). The float32
+ * functions on a float64 state fail with DTYPE_MISMATCH the same way.
  */
 int32_t swiftadam_step_f64(swiftadam_state *state, double *const *params,
                            const double *const *grads, size_t num_tensors, uint32_t step_flags);
+
+/*
+ * swiftadam_step_tensor_f64: swiftadam_step_tensor for a float64 state.
+ * Errors: those of swiftadam_step_tensor; DTYPE_MISMATCH (the state is float32).
+ */
 int32_t swiftadam_step_tensor_f64(swiftadam_state *state, double *param, const double *grad,
                                   size_t length, uint32_t step_flags);
 
@@ -441,7 +446,7 @@ int32_t swiftadam_create_half(const size_t *lengths, size_t num_tensors, const s
 /*
  * swiftadam_step_half: one step of a float16/bfloat16 state; params[i] and grads[i] hold
  * tensor_length(i) values of the state's dtype (grads[i] == NULL skips tensor i, as in
- * swiftadam_step). swiftadam_step_half_f32grad: the same with float32 grads.
+ * swiftadam_step).
  * grad_scale: the loss scale the grads carry (GradScaler's scale), 1.0 for none. Each grad
  * is multiplied by inv_scale = (float)(1.0 / grad_scale) before the update, in float32:
  * exactly torch.cuda.amp.GradScaler's unscale_ (it computes inv_scale in double, rounds
@@ -456,6 +461,11 @@ int32_t swiftadam_create_half(const size_t *lengths, size_t num_tensors, const s
 int32_t swiftadam_step_half(swiftadam_state *state, uint16_t *const *params,
                             const uint16_t *const *grads, size_t num_tensors,
                             double grad_scale, uint32_t step_flags);
+
+/*
+ * swiftadam_step_half_f32grad: swiftadam_step_half with float32 grads (grads[i] holds
+ * tensor_length(i) floats); grad_scale, step_flags, returns and errors as there.
+ */
 int32_t swiftadam_step_half_f32grad(swiftadam_state *state, uint16_t *const *params,
                                     const float *const *grads, size_t num_tensors,
                                     double grad_scale, uint32_t step_flags);
@@ -509,11 +519,16 @@ int32_t swiftadam_set_moment(swiftadam_state *state, size_t index, int32_t which
                              const float *in, size_t count);
 
 /*
- * swiftadam_get_moment_f64, swiftadam_set_moment_f64: the same for a float64 state
- * (capacity and count in doubles). Errors: as above; DTYPE_MISMATCH (float32 state).
+ * swiftadam_get_moment_f64: swiftadam_get_moment for a float64 state (capacity in doubles).
+ * Errors: those of swiftadam_get_moment; DTYPE_MISMATCH (float32 state).
  */
 int32_t swiftadam_get_moment_f64(swiftadam_state *state, size_t index, int32_t which,
                                  double *out, size_t capacity);
+
+/*
+ * swiftadam_set_moment_f64: swiftadam_set_moment for a float64 state (count in doubles).
+ * Errors: those of swiftadam_set_moment; DTYPE_MISMATCH (float32 state).
+ */
 int32_t swiftadam_set_moment_f64(swiftadam_state *state, size_t index, int32_t which,
                                  const double *in, size_t count);
 
