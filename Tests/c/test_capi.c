@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures = 0, checks = 0;
+#include "check.h"
 /* FNV-1a over every final parameter of the numerics tests: equal across SWIFTADAM_ISA
  * values iff every kernel path computed bit-identical trajectories (make test-c compares). */
 static uint64_t trajectory_hash = 1469598103934665603ull;
@@ -16,12 +16,6 @@ static void hash_floats(const float *x, size_t n) {
     const unsigned char *b = (const unsigned char *)x;
     for (size_t i = 0; i < n * sizeof(float); i++) { trajectory_hash ^= b[i]; trajectory_hash *= 1099511628211ull; }
 }
-#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; \
-    fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-    fprintf(stderr, __VA_ARGS__); fprintf(stderr, " (last_error: %s)\n", swiftadam_last_error()); } } while (0)
-#define CHECK_STATUS(expr, want) do { int32_t _rc = (expr); \
-    CHECK(_rc == (want), "%s returned %d (%s), want %d (%s)", #expr, _rc, swiftadam_status_name(_rc), \
-          (int)(want), swiftadam_status_name(want)); } while (0)
 
 static unsigned long long rng = 88172645463325252ull;
 static double urand(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (rng >> 11) * (1.0 / 9007199254740992.0); }

@@ -18,13 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0, checks = 0;
-#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; \
-    fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-    fprintf(stderr, __VA_ARGS__); fprintf(stderr, " (last_error: %s)\n", swiftadam_last_error()); } } while (0)
-#define CHECK_STATUS(expr, want) do { int32_t _rc = (expr); \
-    CHECK(_rc == (want), "%s returned %d (%s), want %d (%s)", #expr, _rc, swiftadam_status_name(_rc), \
-          (int)(want), swiftadam_status_name(want)); } while (0)
+#include "check.h"
 
 /* FNV-1a per (dtype, flavour) over final params: make test-c compares them across paths. */
 enum { F32_KERAS, F64_TORCH, F64_KERAS, NHASH };
