@@ -237,7 +237,7 @@ $(OUT)/test_unload: Tests/c/test_unload.c include/swiftadam.h $(LIB)
 	$(CC) $(CFLAGS) -Iinclude $< -ldl -lpthread -o $@
 
 $(OUT)/test_paths $(OUT)/test_unload: Tests/c/forked_case.h
-$(OUT)/test_capi $(OUT)/test_dtypes $(OUT)/test_half: Tests/c/check.h
+$(OUT)/test_capi $(OUT)/test_dtypes $(OUT)/test_half $(OUT)/test_failed_saves $(OUT)/test_reader_limits $(OUT)/test_golden: Tests/c/check.h
 
 $(OUT)/test_golden: Tests/golden/test_golden.c Tests/golden/golden_spec.h include/swiftadam.h $(LIB)
 	@mkdir -p $(OUT)

@@ -26,9 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures, checks;
-#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-    fprintf(stderr, __VA_ARGS__); fprintf(stderr, " (last_error: %s)\n", swiftadam_last_error()); } } while (0)
+#include "check.h"
 
 typedef void (*arm_fn)(const char *, const char *, int, int, int);
 typedef int (*int_fn)(void);

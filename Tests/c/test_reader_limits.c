@@ -13,9 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static int failures, checks;
-#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-    fprintf(stderr, __VA_ARGS__); fprintf(stderr, " (last_error: %s)\n", swiftadam_last_error()); } } while (0)
+#include "check.h"
 
 static uint32_t crc32c(const unsigned char *p, size_t n) {
     uint32_t c = 0xFFFFFFFFu;
